@@ -1,0 +1,924 @@
+//! Provider wire formats: which provider a request is addressed to, and the
+//! exact bytes that provider would send back (bodies, stream events, errors).
+//!
+//! JSON is written by hand, in the key order the real APIs use, straight into
+//! the output buffer: no intermediate `Value`s, no allocation per event.
+
+use std::fmt;
+use std::io::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wire {
+    OpenAi,
+    Anthropic,
+    Gemini,
+    Ollama,
+}
+
+/// What a request asks for, read from its path and body.
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    pub wire: Wire,
+    pub stream: bool,
+    /// The requested model (body `model`, the Azure deployment or the Gemini path model).
+    pub model: String,
+    /// `/fail/{status}/...`: answer this status whatever the script says.
+    pub fail: Option<u16>,
+    /// OpenAI `stream_options.include_usage`: only then is a usage chunk sent.
+    pub include_usage: bool,
+    /// Gemini `streamGenerateContent` without `alt=sse` streams one JSON array.
+    pub json_array: bool,
+}
+
+pub(crate) enum RouteError {
+    /// No provider endpoint at this path.
+    NotFound,
+    /// A provider endpoint, but the body is not a JSON object: the provider's 400.
+    BadBody(Route),
+}
+
+pub(crate) fn route(method: &str, target: &str, body: &[u8]) -> Result<Route, RouteError> {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let (fail, path) = strip_fail(path);
+    if method != "POST" {
+        return Err(RouteError::NotFound);
+    }
+    let json: Option<Value> = serde_json::from_slice(body).ok().filter(Value::is_object);
+    let field = |name: &str| json.as_ref().and_then(|j| j.get(name));
+    let body_model = field("model").and_then(Value::as_str).unwrap_or("");
+    let stream_flag = field("stream").and_then(Value::as_bool);
+
+    let mut route = Route {
+        wire: Wire::OpenAi,
+        stream: false,
+        model: body_model.to_string(),
+        fail,
+        include_usage: false,
+        json_array: false,
+    };
+    if path.ends_with("/chat/completions") {
+        route.stream = stream_flag == Some(true);
+        route.include_usage = field("stream_options")
+            .and_then(|o| o.get("include_usage"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        // Azure names the model by deployment in the path and need not repeat it in the body.
+        if route.model.is_empty() {
+            if let Some((_, rest)) = path.split_once("/deployments/") {
+                route.model = rest.split('/').next().unwrap_or("").to_string();
+            }
+        }
+    } else if path.ends_with("/v1/messages") {
+        route.wire = Wire::Anthropic;
+        route.stream = stream_flag == Some(true);
+    } else if let Some((model, action)) = gemini_model_action(path) {
+        route.wire = Wire::Gemini;
+        route.model = model.to_string();
+        route.stream = action == "streamGenerateContent";
+        route.json_array = route.stream && !query.split('&').any(|kv| kv == "alt=sse");
+    } else if path.ends_with("/api/chat") {
+        route.wire = Wire::Ollama;
+        // Ollama streams unless told not to.
+        route.stream = stream_flag != Some(false);
+    } else {
+        return Err(RouteError::NotFound);
+    }
+    if json.is_none() && route.fail.is_none() {
+        return Err(RouteError::BadBody(route));
+    }
+    Ok(route)
+}
+
+/// `/fail/503/v1/chat/completions` → (Some(503), "/v1/chat/completions").
+fn strip_fail(path: &str) -> (Option<u16>, &str) {
+    if let Some(rest) = path.strip_prefix("/fail/") {
+        let code = rest.split('/').next().unwrap_or(rest);
+        if let Ok(status @ 100..=999) = code.parse::<u16>() {
+            return (Some(status), &rest[code.len()..]);
+        }
+    }
+    (None, path)
+}
+
+/// `/v1beta/models/gemini-2.5-flash:streamGenerateContent` → ("gemini-2.5-flash", "streamGenerateContent").
+fn gemini_model_action(path: &str) -> Option<(&str, &str)> {
+    let (_, rest) = path.split_once("/models/")?;
+    let (model, action) = rest.split_once(':')?;
+    matches!(action, "generateContent" | "streamGenerateContent").then_some((model, action))
+}
+
+/// Token counts as the provider reports them; see `Answer` for the meaning of each.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Usage {
+    pub input: u64,
+    pub output: u64,
+    pub cached: u64,
+    pub reasoning: u64,
+    pub cache_creation: u64,
+    pub cost: Option<f64>,
+}
+
+/// Writes a string as a JSON string literal (quotes included) without allocating.
+pub(crate) struct Json<'a>(pub &'a str);
+
+impl fmt::Display for Json<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        write_escaped(f, self.0)?;
+        f.write_str("\"")
+    }
+}
+
+/// The inside of a JSON string literal: `write_escaped` twice in a row is the
+/// escaped concatenation, which the non-streamed bodies use for `repeat`.
+fn write_escaped(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        f.write_str(&s[start..i])?;
+        if escape.is_empty() {
+            write!(f, "\\u{b:04x}")?;
+        } else {
+            f.write_str(escape)?;
+        }
+        start = i + 1;
+    }
+    f.write_str(&s[start..])
+}
+
+struct Escaped<'a>(&'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_escaped(f, self.0)
+    }
+}
+
+/// A stream body under construction: events framed for the connection
+/// (one HTTP chunk per event, or raw bytes for a close-delimited body), with
+/// the moments at which each run of bytes is due.
+pub(crate) struct Events {
+    pub buf: Vec<u8>,
+    scratch: Vec<u8>,
+    chunked: bool,
+    count: usize,
+    /// (wait before writing, end offset in `buf`); consecutive events with no
+    /// wait are merged so a zero-delay stream goes out in a single write.
+    pub segments: Vec<(Duration, usize)>,
+}
+
+impl Events {
+    pub fn new(chunked: bool, capacity: usize) -> Self {
+        Events {
+            buf: Vec::with_capacity(capacity),
+            scratch: Vec::with_capacity(512),
+            chunked,
+            count: 0,
+            segments: Vec::new(),
+        }
+    }
+
+    /// Appends one event, written by `write` into a reused scratch buffer.
+    fn push(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        self.scratch.clear();
+        write(&mut self.scratch);
+        if self.scratch.is_empty() {
+            return; // an empty chunk would read as the end of the body
+        }
+        if self.chunked {
+            let _ = write!(self.buf, "{:x}\r\n", self.scratch.len());
+            self.buf.extend_from_slice(&self.scratch);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.buf.extend_from_slice(&self.scratch);
+        }
+        self.count += 1;
+    }
+
+    /// Everything written so far is due `wait` after the previous mark.
+    pub fn mark(&mut self, wait: Duration) {
+        let end = self.buf.len();
+        match self.segments.last_mut() {
+            Some(last) if wait.is_zero() => last.1 = end,
+            _ => self.segments.push((wait, end)),
+        }
+    }
+
+    /// Ends a chunked body properly (the zero-length chunk).
+    pub fn finish(&mut self) {
+        if self.chunked {
+            self.buf.extend_from_slice(b"0\r\n\r\n");
+        }
+    }
+}
+
+/// The per-response constants of one provider's answer, with the fixed parts
+/// of a text event pre-formatted so each event is prefix + text + suffix.
+pub(crate) struct Fmt {
+    wire: Wire,
+    model: String,
+    id: u64,
+    created: u64,
+    created_at: String,
+    include_usage: bool,
+    json_array: bool,
+    text_prefix: Vec<u8>,
+    text_suffix: Vec<u8>,
+    /// Ollama reports durations in nanoseconds: (total, prompt eval, eval).
+    durations: (u128, u128, u128),
+}
+
+impl Fmt {
+    pub fn new(
+        route: &Route,
+        model: &str,
+        id: u64,
+        planned: (Duration, Duration),
+        usage: &Usage,
+    ) -> Fmt {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let (first, rest) = planned;
+        let mut fmt = Fmt {
+            wire: route.wire,
+            model: model.to_string(),
+            id,
+            created: now.as_secs(),
+            created_at: rfc3339(now),
+            include_usage: route.include_usage,
+            json_array: route.json_array,
+            text_prefix: Vec::new(),
+            text_suffix: Vec::new(),
+            durations: (
+                (first + rest).as_nanos() + 1_500_000,
+                first.as_nanos() + 500_000,
+                rest.as_nanos() + 1_000_000,
+            ),
+        };
+        let (mut prefix, mut suffix) = (Vec::new(), Vec::new());
+        let m = Json(model);
+        match route.wire {
+            Wire::OpenAi => {
+                let _ = write!(
+                    prefix,
+                    "data: {{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion.chunk\",\"created\":{},\"model\":{m},\"system_fingerprint\":\"fp_mock\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":",
+                    fmt.created
+                );
+                let _ = write!(
+                    suffix,
+                    "}},\"logprobs\":null,\"finish_reason\":null}}]{}}}\n\n",
+                    fmt.usage_null()
+                );
+            }
+            Wire::Anthropic => {
+                prefix.extend_from_slice(
+                    b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":",
+                );
+                suffix.extend_from_slice(b"}}\n\n");
+            }
+            Wire::Gemini => {
+                if !fmt.json_array {
+                    prefix.extend_from_slice(b"data: ");
+                }
+                prefix.extend_from_slice(b"{\"candidates\":[{\"content\":{\"parts\":[{\"text\":");
+                let _ = write!(
+                    suffix,
+                    "}}],\"role\":\"model\"}},\"index\":0}}],\"usageMetadata\":{{\"promptTokenCount\":{p},\"totalTokenCount\":{p}}},\"modelVersion\":{m},\"responseId\":\"mock-{id}\"}}",
+                    p = usage.input
+                );
+                if !fmt.json_array {
+                    // Google's SSE ends lines with CRLF; clients must cope.
+                    suffix.extend_from_slice(b"\r\n\r\n");
+                }
+            }
+            Wire::Ollama => {
+                let _ = write!(
+                    prefix,
+                    "{{\"model\":{m},\"created_at\":\"{}\",\"message\":{{\"role\":\"assistant\",\"content\":",
+                    fmt.created_at
+                );
+                suffix.extend_from_slice(b"},\"done\":false}\n");
+            }
+        }
+        fmt.text_prefix = prefix;
+        fmt.text_suffix = suffix;
+        fmt
+    }
+
+    /// OpenAI sends `"usage":null` on every chunk but the last once usage is asked for.
+    fn usage_null(&self) -> &'static str {
+        if self.include_usage {
+            ",\"usage\":null"
+        } else {
+            ""
+        }
+    }
+
+    pub fn content_type(&self, stream: bool) -> &'static str {
+        match (self.wire, stream) {
+            (Wire::Ollama, true) => "application/x-ndjson",
+            (Wire::Gemini, true) if self.json_array => "application/json; charset=UTF-8",
+            (Wire::Gemini, true) => "text/event-stream",
+            (_, true) => "text/event-stream; charset=utf-8",
+            (Wire::Gemini, false) => "application/json; charset=UTF-8",
+            (Wire::Ollama, false) => "application/json; charset=utf-8",
+            (_, false) => "application/json",
+        }
+    }
+
+    /// The provider's request-id header, which real clients log.
+    pub fn id_headers(&self) -> Vec<(String, String)> {
+        let name = match self.wire {
+            Wire::OpenAi => "x-request-id",
+            Wire::Anthropic => "request-id",
+            Wire::Gemini | Wire::Ollama => return Vec::new(),
+        };
+        vec![(name.to_string(), format!("req_mock{}", self.id))]
+    }
+
+    pub fn default_finish(&self) -> &'static str {
+        match self.wire {
+            Wire::OpenAi | Wire::Ollama => "stop",
+            Wire::Anthropic => "end_turn",
+            Wire::Gemini => "STOP",
+        }
+    }
+
+    /// Events before the first text: OpenAI's role chunk; Anthropic's
+    /// message_start, content_block_start and ping.
+    pub fn prologue(&self, ev: &mut Events, usage: &Usage) {
+        let m = Json(&self.model);
+        let id = self.id;
+        match self.wire {
+            Wire::OpenAi => ev.push(|b| {
+                let _ = write!(
+                    b,
+                    "data: {{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion.chunk\",\"created\":{},\"model\":{m},\"system_fingerprint\":\"fp_mock\",\"choices\":[{{\"index\":0,\"delta\":{{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}},\"logprobs\":null,\"finish_reason\":null}}]{}}}\n\n",
+                    self.created,
+                    self.usage_null()
+                );
+            }),
+            Wire::Anthropic => {
+                ev.push(|b| {
+                    let _ = write!(
+                        b,
+                        "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"id\":\"msg_mock{id}\",\"type\":\"message\",\"role\":\"assistant\",\"model\":{m},\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{{{},\"output_tokens\":1}}}}}}\n\n",
+                        anthropic_input_usage(usage)
+                    );
+                });
+                ev.push(|b| {
+                    b.extend_from_slice(b"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+                });
+                ev.push(|b| b.extend_from_slice(b"event: ping\ndata: {\"type\": \"ping\"}\n\n"));
+            }
+            Wire::Gemini | Wire::Ollama => {}
+        }
+    }
+
+    pub fn text_event(&self, ev: &mut Events, text: &str) {
+        let array_sep = self.array_separator(ev);
+        ev.push(|b| {
+            b.extend_from_slice(array_sep);
+            b.extend_from_slice(&self.text_prefix);
+            let _ = write!(b, "{}", Json(text));
+            b.extend_from_slice(&self.text_suffix);
+        });
+    }
+
+    /// In Gemini's JSON-array stream, elements are separated by ",\r\n".
+    fn array_separator(&self, ev: &Events) -> &'static [u8] {
+        match (self.json_array, ev.count) {
+            (false, _) => b"",
+            (true, 0) => b"[",
+            (true, _) => b",\r\n",
+        }
+    }
+
+    /// The events that complete a stream, end marker included.
+    pub fn epilogue(&self, ev: &mut Events, usage: &Usage, finish: &str) {
+        let m = Json(&self.model);
+        let f = Json(finish);
+        let id = self.id;
+        match self.wire {
+            Wire::OpenAi => {
+                ev.push(|b| {
+                    let _ = write!(
+                        b,
+                        "data: {{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion.chunk\",\"created\":{},\"model\":{m},\"system_fingerprint\":\"fp_mock\",\"choices\":[{{\"index\":0,\"delta\":{{}},\"logprobs\":null,\"finish_reason\":{f}}}]{}}}\n\n",
+                        self.created,
+                        self.usage_null()
+                    );
+                });
+                if self.include_usage {
+                    ev.push(|b| {
+                        let _ = write!(
+                            b,
+                            "data: {{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion.chunk\",\"created\":{},\"model\":{m},\"system_fingerprint\":\"fp_mock\",\"choices\":[],\"usage\":",
+                            self.created
+                        );
+                        openai_usage(b, usage);
+                        b.extend_from_slice(b"}\n\n");
+                    });
+                }
+                ev.push(|b| b.extend_from_slice(b"data: [DONE]\n\n"));
+            }
+            Wire::Anthropic => {
+                ev.push(|b| {
+                    b.extend_from_slice(b"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n");
+                });
+                ev.push(|b| {
+                    let _ = write!(
+                        b,
+                        "event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":{f},\"stop_sequence\":null}},\"usage\":{{\"output_tokens\":{}}}}}\n\n",
+                        usage.output + usage.reasoning
+                    );
+                });
+                ev.push(|b| {
+                    b.extend_from_slice(b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+                });
+            }
+            Wire::Gemini => {
+                let sep = self.array_separator(ev);
+                ev.push(|b| {
+                    b.extend_from_slice(sep);
+                    if !self.json_array {
+                        b.extend_from_slice(b"data: ");
+                    }
+                    let _ = write!(
+                        b,
+                        "{{\"candidates\":[{{\"content\":{{\"parts\":[{{\"text\":\"\"}}],\"role\":\"model\"}},\"finishReason\":{f},\"index\":0}}],\"usageMetadata\":"
+                    );
+                    gemini_usage(b, usage);
+                    let _ = write!(b, ",\"modelVersion\":{m},\"responseId\":\"mock-{id}\"}}");
+                    b.extend_from_slice(if self.json_array { b"]" } else { b"\r\n\r\n" });
+                });
+            }
+            Wire::Ollama => ev.push(|b| {
+                let _ = write!(
+                    b,
+                    "{{\"model\":{m},\"created_at\":\"{}\",\"message\":{{\"role\":\"assistant\",\"content\":\"\"}},",
+                    self.created_at
+                );
+                self.ollama_done(b, usage, finish);
+                b.extend_from_slice(b"}\n");
+            }),
+        }
+    }
+
+    fn ollama_done(&self, b: &mut Vec<u8>, usage: &Usage, finish: &str) {
+        let (total, prompt, eval) = self.durations;
+        let _ = write!(
+            b,
+            "\"done_reason\":{},\"done\":true,\"total_duration\":{total},\"load_duration\":500000,\"prompt_eval_count\":{},\"prompt_eval_duration\":{prompt},\"eval_count\":{},\"eval_duration\":{eval}",
+            Json(finish),
+            usage.input,
+            usage.output + usage.reasoning
+        );
+    }
+
+    /// An error inside an otherwise successful (HTTP 200) stream, in the
+    /// provider's own shape; the stream ends after it, with no end marker.
+    pub fn error_event(&self, ev: &mut Events, status: u16) {
+        let sep = self.array_separator(ev);
+        ev.push(|b| match self.wire {
+            Wire::OpenAi => {
+                b.extend_from_slice(b"data: ");
+                self.error_object(b, status, None);
+                b.extend_from_slice(b"\n\n");
+            }
+            Wire::Anthropic => {
+                b.extend_from_slice(b"event: error\ndata: ");
+                self.error_object(b, status, None);
+                b.extend_from_slice(b"\n\n");
+            }
+            Wire::Gemini => {
+                b.extend_from_slice(sep);
+                if !self.json_array {
+                    b.extend_from_slice(b"data: ");
+                }
+                self.error_object(b, status, None);
+                b.extend_from_slice(if self.json_array { b"]" } else { b"\r\n\r\n" });
+            }
+            Wire::Ollama => {
+                self.error_object(b, status, None);
+                b.push(b'\n');
+            }
+        });
+    }
+
+    /// The whole non-streamed answer.
+    pub fn full_body(
+        &self,
+        pieces: &[&str],
+        repeat: usize,
+        usage: &Usage,
+        finish: &str,
+    ) -> Vec<u8> {
+        let text_len: usize = pieces.iter().map(|p| p.len()).sum::<usize>() * repeat;
+        let mut b = Vec::with_capacity(text_len + text_len / 8 + 600);
+        let text = FullText { pieces, repeat };
+        let m = Json(&self.model);
+        let f = Json(finish);
+        let id = self.id;
+        let _ = match self.wire {
+            Wire::OpenAi => {
+                let _ = write!(
+                    b,
+                    "{{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion\",\"created\":{},\"model\":{m},\"choices\":[{{\"index\":0,\"message\":{{\"role\":\"assistant\",\"content\":\"{text}\",\"refusal\":null,\"annotations\":[]}},\"logprobs\":null,\"finish_reason\":{f}}}],\"usage\":",
+                    self.created
+                );
+                openai_usage(&mut b, usage);
+                write!(
+                    b,
+                    ",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_mock\"}}"
+                )
+            }
+            Wire::Anthropic => write!(
+                b,
+                "{{\"id\":\"msg_mock{id}\",\"type\":\"message\",\"role\":\"assistant\",\"model\":{m},\"content\":[{{\"type\":\"text\",\"text\":\"{text}\"}}],\"stop_reason\":{f},\"stop_sequence\":null,\"usage\":{{{},\"output_tokens\":{}}}}}",
+                anthropic_input_usage(usage),
+                usage.output + usage.reasoning
+            ),
+            Wire::Gemini => {
+                let _ = write!(
+                    b,
+                    "{{\"candidates\":[{{\"content\":{{\"parts\":[{{\"text\":\"{text}\"}}],\"role\":\"model\"}},\"finishReason\":{f},\"index\":0}}],\"usageMetadata\":"
+                );
+                gemini_usage(&mut b, usage);
+                write!(b, ",\"modelVersion\":{m},\"responseId\":\"mock-{id}\"}}")
+            }
+            Wire::Ollama => {
+                let _ = write!(
+                    b,
+                    "{{\"model\":{m},\"created_at\":\"{}\",\"message\":{{\"role\":\"assistant\",\"content\":\"{text}\"}},",
+                    self.created_at
+                );
+                self.ollama_done(&mut b, usage, finish);
+                write!(b, "}}")
+            }
+        };
+        b
+    }
+
+    /// The provider's HTTP error body for `status`.
+    pub fn error_body(&self, status: u16, message: Option<&str>) -> Vec<u8> {
+        let mut b = Vec::with_capacity(256);
+        self.error_object(&mut b, status, message);
+        b
+    }
+
+    fn error_object(&self, b: &mut Vec<u8>, status: u16, message: Option<&str>) {
+        let model = self.model.as_str();
+        let _ = match self.wire {
+            Wire::OpenAi => {
+                let (kind, code, default) = match status {
+                    400 => ("invalid_request_error", None, "route-mock: invalid request.".to_string()),
+                    401 => (
+                        "invalid_request_error",
+                        Some("invalid_api_key"),
+                        "Incorrect API key provided: sk-mock***. You can find your API key at https://platform.openai.com/account/api-keys.".to_string(),
+                    ),
+                    403 => (
+                        "invalid_request_error",
+                        Some("unsupported_country_region_territory"),
+                        "Country, region, or territory not supported".to_string(),
+                    ),
+                    404 => (
+                        "invalid_request_error",
+                        Some("model_not_found"),
+                        format!("The model `{model}` does not exist or you do not have access to it."),
+                    ),
+                    // OpenAI's rate-limit `type` names the exhausted limit ("tokens" or
+                    // "requests"); the stable marker is the code.
+                    429 => (
+                        "tokens",
+                        Some("rate_limit_exceeded"),
+                        format!("Rate limit reached for {model} in organization org-mock on tokens per min (TPM): Limit 30000, Used 30000, Requested 120. Please try again in 240ms. Visit https://platform.openai.com/account/rate-limits to learn more."),
+                    ),
+                    503 | 529 => (
+                        "server_error",
+                        None,
+                        "The engine is currently overloaded, please try again later".to_string(),
+                    ),
+                    500..=599 => (
+                        "server_error",
+                        None,
+                        "The server had an error while processing your request. Sorry about that!".to_string(),
+                    ),
+                    _ => ("invalid_request_error", None, format!("route-mock: status {status}.")),
+                };
+                openai_error(b, message.unwrap_or(&default), kind, None, code)
+            }
+            Wire::Anthropic => {
+                let (kind, default) = match status {
+                    400 => ("invalid_request_error", "route-mock: invalid request.".to_string()),
+                    401 => ("authentication_error", "invalid x-api-key".to_string()),
+                    403 => (
+                        "permission_error",
+                        "Your API key does not have permission to use the specified resource.".to_string(),
+                    ),
+                    404 => ("not_found_error", format!("model: {model}")),
+                    413 => ("request_too_large", "Request exceeds the maximum allowed number of bytes.".to_string()),
+                    429 => (
+                        "rate_limit_error",
+                        "This request would exceed the rate limit for your organization of 50,000 input tokens per minute. Please try again later.".to_string(),
+                    ),
+                    503 | 529 => ("overloaded_error", "Overloaded".to_string()),
+                    500..=599 => ("api_error", "Internal server error".to_string()),
+                    _ => ("invalid_request_error", format!("route-mock: status {status}.")),
+                };
+                anthropic_error(b, kind, message.unwrap_or(&default))
+            }
+            Wire::Gemini => {
+                let (state, default) = match status {
+                    400 => ("INVALID_ARGUMENT", "Request contains an invalid argument.".to_string()),
+                    401 => (
+                        "UNAUTHENTICATED",
+                        "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.".to_string(),
+                    ),
+                    403 => ("PERMISSION_DENIED", "The caller does not have permission".to_string()),
+                    404 => (
+                        "NOT_FOUND",
+                        format!("models/{model} is not found for API version v1beta, or is not supported for generateContent."),
+                    ),
+                    409 => ("ABORTED", "The operation was aborted.".to_string()),
+                    429 => (
+                        "RESOURCE_EXHAUSTED",
+                        "You exceeded your current quota, please check your plan and billing details.".to_string(),
+                    ),
+                    499 => ("CANCELLED", "The operation was cancelled.".to_string()),
+                    501 => ("UNIMPLEMENTED", "Method not implemented.".to_string()),
+                    503 | 529 => ("UNAVAILABLE", "The model is overloaded. Please try again later.".to_string()),
+                    504 => ("DEADLINE_EXCEEDED", "Deadline expired before operation could complete.".to_string()),
+                    500..=599 => (
+                        "INTERNAL",
+                        "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting".to_string(),
+                    ),
+                    _ => ("FAILED_PRECONDITION", format!("route-mock: status {status}.")),
+                };
+                gemini_error(b, status, message.unwrap_or(&default), state)
+            }
+            Wire::Ollama => {
+                let default = match status {
+                    400 => "route-mock: invalid request".to_string(),
+                    401 | 403 => "unauthorized".to_string(),
+                    404 => format!("model '{model}' not found"),
+                    429 => "too many requests: rate limit exceeded".to_string(),
+                    503 | 529 => {
+                        "server busy, please try again.  maximum pending requests exceeded"
+                            .to_string()
+                    }
+                    _ => format!("route-mock: status {status}"),
+                };
+                write!(b, "{{\"error\":{}}}", Json(message.unwrap_or(&default)))
+            }
+        };
+    }
+
+    /// The provider's "prompt too long" error (HTTP 400).
+    pub fn context_length_body(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(256);
+        let _ = match self.wire {
+            Wire::OpenAi => openai_error(
+                &mut b,
+                "This model's maximum context length is 128000 tokens. However, your messages resulted in 210000 tokens. Please reduce the length of the messages.",
+                "invalid_request_error",
+                Some("messages"),
+                Some("context_length_exceeded"),
+            ),
+            Wire::Anthropic => anthropic_error(
+                &mut b,
+                "invalid_request_error",
+                "prompt is too long: 210000 tokens > 200000 maximum",
+            ),
+            Wire::Gemini => gemini_error(
+                &mut b,
+                400,
+                "The input token count (2100000) exceeds the maximum number of tokens allowed (1048576).",
+                "INVALID_ARGUMENT",
+            ),
+            Wire::Ollama => write!(
+                b,
+                "{{\"error\":\"the input length exceeds the context length\"}}"
+            ),
+        };
+        b
+    }
+}
+
+fn openai_error(
+    b: &mut Vec<u8>,
+    message: &str,
+    kind: &str,
+    param: Option<&str>,
+    code: Option<&str>,
+) -> std::io::Result<()> {
+    let opt = |v: Option<&str>| v.map_or("null".to_string(), |s| Json(s).to_string());
+    write!(
+        b,
+        "{{\"error\":{{\"message\":{},\"type\":{},\"param\":{},\"code\":{}}}}}",
+        Json(message),
+        Json(kind),
+        opt(param),
+        opt(code)
+    )
+}
+
+fn anthropic_error(b: &mut Vec<u8>, kind: &str, message: &str) -> std::io::Result<()> {
+    write!(
+        b,
+        "{{\"type\":\"error\",\"error\":{{\"type\":{},\"message\":{}}}}}",
+        Json(kind),
+        Json(message)
+    )
+}
+
+fn gemini_error(b: &mut Vec<u8>, status: u16, message: &str, state: &str) -> std::io::Result<()> {
+    write!(
+        b,
+        "{{\"error\":{{\"code\":{status},\"message\":{},\"status\":{}}}}}",
+        Json(message),
+        Json(state)
+    )
+}
+
+/// The answer's text as the inside of one JSON string: every piece, `repeat` times.
+struct FullText<'a> {
+    pieces: &'a [&'a str],
+    repeat: usize,
+}
+
+impl fmt::Display for FullText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for _ in 0..self.repeat {
+            for piece in self.pieces {
+                write!(f, "{}", Escaped(piece))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// OpenAI's `prompt_tokens` include the cached ones; `completion_tokens` include reasoning.
+fn openai_usage(b: &mut Vec<u8>, u: &Usage) {
+    let completion = u.output + u.reasoning;
+    let _ = write!(
+        b,
+        "{{\"prompt_tokens\":{},\"completion_tokens\":{completion},\"total_tokens\":{},\"prompt_tokens_details\":{{\"cached_tokens\":{},\"audio_tokens\":0}},\"completion_tokens_details\":{{\"reasoning_tokens\":{},\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}",
+        u.input,
+        u.input + completion,
+        u.cached,
+        u.reasoning
+    );
+    if let Some(cost) = u.cost {
+        b.extend_from_slice(b",\"cost\":");
+        let _ = serde_json::to_writer(&mut *b, &cost);
+    }
+    b.push(b'}');
+}
+
+/// Anthropic's `input_tokens` are only the uncached remainder of the prompt.
+fn anthropic_input_usage(u: &Usage) -> String {
+    format!(
+        "\"input_tokens\":{},\"cache_creation_input_tokens\":{},\"cache_read_input_tokens\":{}",
+        u.input
+            .saturating_sub(u.cached)
+            .saturating_sub(u.cache_creation),
+        u.cache_creation,
+        u.cached
+    )
+}
+
+/// Gemini's `promptTokenCount` includes cached tokens; thoughts are counted apart
+/// from `candidatesTokenCount` but are part of `totalTokenCount`.
+fn gemini_usage(b: &mut Vec<u8>, u: &Usage) {
+    let _ = write!(
+        b,
+        "{{\"promptTokenCount\":{},\"candidatesTokenCount\":{},\"totalTokenCount\":{}",
+        u.input,
+        u.output,
+        u.input + u.output + u.reasoning
+    );
+    if u.cached > 0 {
+        let _ = write!(b, ",\"cachedContentTokenCount\":{}", u.cached);
+    }
+    if u.reasoning > 0 {
+        let _ = write!(b, ",\"thoughtsTokenCount\":{}", u.reasoning);
+    }
+    b.push(b'}');
+}
+
+/// `2024-08-07T03:57:33.036588800Z`, as Ollama writes `created_at`.
+fn rfc3339(since_epoch: Duration) -> String {
+    let secs = since_epoch.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm), valid for any date after 1970.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        since_epoch.subsec_nanos()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escaping() {
+        assert_eq!(
+            Json("a\"b\\c\nd\u{1}é").to_string(),
+            r#""a\"b\\c\nd\u0001é""#
+        );
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(
+            rfc3339(Duration::from_secs(0)),
+            "1970-01-01T00:00:00.000000000Z"
+        );
+        assert_eq!(
+            rfc3339(Duration::new(1_723_003_053, 36_588_800)),
+            "2024-08-07T03:57:33.036588800Z"
+        );
+        assert_eq!(
+            rfc3339(Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000000000Z"
+        );
+    }
+
+    #[test]
+    fn routing() {
+        let body = br#"{"model":"m","stream":true}"#;
+        let r = route("POST", "/v1/chat/completions", body).ok().unwrap();
+        assert_eq!(
+            (r.wire, r.stream, r.model.as_str()),
+            (Wire::OpenAi, true, "m")
+        );
+        let r = route(
+            "POST",
+            "/openai/deployments/dep/chat/completions?api-version=2024-10-21",
+            b"{}",
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(
+            (r.wire, r.stream, r.model.as_str()),
+            (Wire::OpenAi, false, "dep")
+        );
+        let r = route("POST", "/fail/503/v1/messages", b"").ok().unwrap();
+        assert_eq!((r.wire, r.fail), (Wire::Anthropic, Some(503)));
+        let r = route(
+            "POST",
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            b"{}",
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(
+            (r.wire, r.stream, r.json_array),
+            (Wire::Gemini, true, false)
+        );
+        assert_eq!(r.model, "gemini-2.5-flash");
+        let r = route("POST", "/api/chat", br#"{"model":"llama3"}"#)
+            .ok()
+            .unwrap();
+        assert_eq!((r.wire, r.stream), (Wire::Ollama, true));
+        assert!(matches!(
+            route("POST", "/v2/other", b"{}"),
+            Err(RouteError::NotFound)
+        ));
+        assert!(matches!(
+            route("GET", "/api/chat", b"{}"),
+            Err(RouteError::NotFound)
+        ));
+        assert!(matches!(
+            route("POST", "/api/chat", b"nope"),
+            Err(RouteError::BadBody(_))
+        ));
+    }
+}
