@@ -1,0 +1,158 @@
+//! The commands' side of the ledger: opening it without ever costing the user
+//! their answer, reading health and spend for the plan, and turning the
+//! router's attempts into rows.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use super::Context;
+use crate::ledger::{Ledger, Row};
+use crate::money::Usd;
+use crate::output::Printer;
+use crate::router::Attempt;
+use crate::router::plan::{Health, Spent};
+
+/// The ledger as a command uses it: any failure is a warning, never an error.
+pub(crate) struct Recorder {
+    ledger: Option<Ledger>,
+    printer: Printer,
+    write: bool,
+}
+
+impl Recorder {
+    /// Opens the ledger. `write = false` (`--no-log`, `--dry-run`) never
+    /// creates it and records nothing, but still reads health and spend.
+    pub(crate) fn open(ctx: &Context, write: bool) -> Recorder {
+        let printer = ctx.printer;
+        let Some(dir) = ctx.data_dir() else {
+            if write {
+                printer.warn(
+                    "no data folder could be found (set ROUTE_DATA_DIR); nothing is recorded",
+                );
+            }
+            return Recorder {
+                ledger: None,
+                printer,
+                write: false,
+            };
+        };
+        let opened = if write {
+            Ledger::open(&dir).map(Some)
+        } else {
+            Ledger::open_read(&dir)
+        };
+        match opened {
+            Ok(ledger) => Recorder {
+                ledger,
+                printer,
+                write,
+            },
+            Err(e) => {
+                printer.warn(&format!("{e}; this request is not recorded"));
+                Recorder {
+                    ledger: None,
+                    printer,
+                    write: false,
+                }
+            }
+        }
+    }
+
+    /// Health of the given models; empty when the ledger cannot be read.
+    pub(crate) fn health(&self, keys: &[String], now: SystemTime) -> HashMap<String, Health> {
+        let Some(ledger) = &self.ledger else {
+            return HashMap::new();
+        };
+        ledger.health(keys, now).unwrap_or_else(|e| {
+            self.printer
+                .warn(&format!("cannot read model health from the ledger: {e}"));
+            HashMap::new()
+        })
+    }
+
+    /// Money spent today and this month.
+    pub(crate) fn spent(&self, now: SystemTime) -> Spent {
+        let Some(ledger) = &self.ledger else {
+            return Spent::default();
+        };
+        ledger.spent(now).unwrap_or_else(|e| {
+            self.printer
+                .warn(&format!("cannot read spending from the ledger: {e}"));
+            Spent::default()
+        })
+    }
+
+    /// Records rows; a failure is a warning.
+    pub(crate) fn record(&mut self, rows: &[Row]) {
+        if !self.write || rows.is_empty() {
+            return;
+        }
+        if let Some(ledger) = &mut self.ledger {
+            if let Err(e) = ledger.record(rows) {
+                self.printer
+                    .warn(&format!("{e}; this request is not recorded"));
+            }
+        }
+    }
+}
+
+/// What every row of one request shares.
+pub(crate) struct RowContext<'a> {
+    pub request_id: &'a str,
+    pub group_id: Option<&'a str>,
+    pub command: &'a str,
+    pub profile: Option<String>,
+    pub chain: Option<&'a str>,
+    pub tag: Option<&'a str>,
+    pub catalog_version: &'a str,
+    /// The prompt, stored only when the profile says `store_text`.
+    pub prompt: Option<&'a str>,
+}
+
+/// One row per attempt.
+pub(crate) fn rows(attempts: &[Attempt], rc: &RowContext<'_>) -> Vec<Row> {
+    let mut failed_before = false;
+    attempts
+        .iter()
+        .map(|a| {
+            let error = a.error();
+            let usage = a.usage;
+            let row = Row {
+                request_id: rc.request_id.to_owned(),
+                group_id: rc.group_id.map(str::to_owned),
+                attempt: a.number,
+                at: a.started,
+                command: rc.command.to_owned(),
+                profile: rc.profile.clone(),
+                alias: a.alias.clone(),
+                chain: rc.chain.map(str::to_owned),
+                label: a.label.clone(),
+                provider: a.provider.clone(),
+                model: a.model.clone(),
+                served_model: a.served_model.clone(),
+                health_key: a.health_key.clone(),
+                outcome: a.outcome().to_owned(),
+                error_kind: error.map(|e| e.kind.as_str().to_owned()),
+                http_status: error.and_then(|e| e.status),
+                error_message: error.map(|e| e.message.clone()),
+                input_tokens: usage.map(|u| u.input_tokens),
+                cached_input_tokens: usage.map(|u| u.cached_input_tokens),
+                cache_write_tokens: usage.map(|u| u.cache_write_tokens),
+                output_tokens: usage.map(|u| u.output_tokens),
+                reasoning_tokens: usage.map(|u| u.reasoning_tokens),
+                cost: a.cost,
+                provider_cost: a.provider_cost.and_then(Usd::from_dollars),
+                catalog_version: Some(rc.catalog_version.to_owned()),
+                ttft_ms: a.ttft.map(crate::output::json::millis),
+                latency_ms: crate::output::json::millis(a.latency),
+                tag: rc.tag.map(str::to_owned),
+                retry_after_until: a.retry_after_until,
+                fallback: failed_before,
+                prompt: rc.prompt.map(str::to_owned),
+                answer: rc.prompt.is_some().then(|| a.text.clone()),
+            };
+            failed_before |= a.result.is_err();
+            row
+        })
+        .collect()
+}

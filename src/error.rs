@@ -1,0 +1,65 @@
+//! Errors that end a command, each carrying the exit status it implies.
+//! Rendered once, in `lib.rs`, as `error: …` plus an optional hint line.
+
+use std::fmt;
+
+use crate::exit::ExitStatus;
+
+/// A failure a command reports to the user.
+#[derive(Debug)]
+pub struct Error {
+    pub status: ExitStatus,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Error {
+    /// Usage, profile or input error (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::usage_hint(message, None)
+    }
+
+    pub fn usage_hint(message: impl Into<String>, hint: Option<String>) -> Self {
+        Error {
+            status: ExitStatus::Usage,
+            message: message.into(),
+            hint,
+        }
+    }
+
+    /// Refused by a budget (exit 3).
+    pub fn budget(message: impl Into<String>) -> Self {
+        Error {
+            status: ExitStatus::Budget,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Anything else that failed (exit 1).
+    pub fn failed(message: impl Into<String>) -> Self {
+        Error {
+            status: ExitStatus::Failed,
+            message: message.into(),
+            hint: None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::failed(e.to_string())
+    }
+}

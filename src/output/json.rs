@@ -1,0 +1,116 @@
+//! The `--json` schema of `ask` (and of each element of `compare --format
+//! json`): these structs are the one definition of it (CONTRACT.md "route ask").
+
+use serde::Serialize;
+
+use crate::router::{Attempt, Routed};
+
+#[derive(Debug, Serialize)]
+pub struct AskJson {
+    pub text: String,
+    pub model: String,
+    pub provider: String,
+    pub provider_model: String,
+    pub served_model: Option<String>,
+    pub usage: UsageJson,
+    pub cost_usd: Option<f64>,
+    /// The provider's own figure (OpenRouter), when it reported one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_cost_usd: Option<f64>,
+    pub latency_ms: u64,
+    pub ttft_ms: Option<u64>,
+    pub attempts: Vec<AttemptJson>,
+    pub request_id: String,
+    /// Set when no model answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, Default)]
+pub struct UsageJson {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cached_input_tokens: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cache_write_tokens: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub reasoning_tokens: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Serialize)]
+pub struct AttemptJson {
+    pub model: String,
+    pub provider: String,
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub latency_ms: u64,
+}
+
+impl AttemptJson {
+    pub fn from_attempt(a: &Attempt) -> Self {
+        let error = a.error();
+        AttemptJson {
+            model: a.label.clone(),
+            provider: a.provider.clone(),
+            outcome: a.outcome(),
+            error_kind: error.map(|e| e.kind.as_str()),
+            http_status: error.and_then(|e| e.status),
+            error: error.map(|e| e.message.clone()),
+            latency_ms: millis(a.latency),
+        }
+    }
+}
+
+/// Milliseconds, for JSON.
+pub fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl AskJson {
+    /// The JSON for a routed request. `last` is the attempt whose figures
+    /// stand for the request when none answered.
+    pub fn from_routed(routed: &Routed, request_id: &str) -> Option<AskJson> {
+        let answer = routed.answer();
+        let shown = answer.or_else(|| routed.attempts.last())?;
+        let usage = shown.usage.unwrap_or_default();
+        Some(AskJson {
+            text: answer.map(|a| a.text.clone()).unwrap_or_default(),
+            model: shown.label.clone(),
+            provider: shown.provider.clone(),
+            provider_model: shown.model.clone(),
+            served_model: shown.served_model.clone(),
+            usage: UsageJson {
+                input_tokens: usage.input_tokens,
+                output_tokens: usage.output_tokens,
+                cached_input_tokens: usage.cached_input_tokens,
+                cache_write_tokens: usage.cache_write_tokens,
+                reasoning_tokens: usage.reasoning_tokens,
+            },
+            cost_usd: shown.cost.map(crate::money::Usd::to_dollars),
+            provider_cost_usd: shown.provider_cost,
+            latency_ms: routed.attempts.iter().map(|a| millis(a.latency)).sum(),
+            ttft_ms: shown.ttft.map(millis),
+            attempts: routed
+                .attempts
+                .iter()
+                .map(AttemptJson::from_attempt)
+                .collect(),
+            request_id: request_id.to_owned(),
+            error: if answer.is_some() {
+                None
+            } else {
+                shown.error().map(ToString::to_string)
+            },
+        })
+    }
+}

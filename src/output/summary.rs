@@ -1,0 +1,99 @@
+//! The one-line summary after an answer and the `-v` line per attempt, both
+//! for stderr.
+
+use std::time::Duration;
+
+use crate::money::Usd;
+use crate::router::rules::Decision;
+use crate::router::{Attempt, Routed};
+
+/// `1.2s`, `340ms`.
+pub fn elapsed(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// A cost for people: the figure, or `cost unknown`.
+pub fn cost(c: Option<Usd>) -> String {
+    c.map_or_else(|| "cost unknown".to_owned(), |c| c.to_string())
+}
+
+/// `model · provider · served model · time · tokens · cost · fallback`.
+pub fn line(routed: &Routed) -> Option<String> {
+    let a = routed.answer()?;
+    let mut parts = vec![a.label.clone(), a.provider.clone()];
+    let served = a.served_model.as_deref().unwrap_or(&a.model);
+    if served != a.label {
+        parts.push(served.to_owned());
+    }
+    let total: Duration = routed.attempts.iter().map(|a| a.latency).sum();
+    parts.push(elapsed(total));
+    if let Some(u) = &a.usage {
+        let mut tokens = format!("{} in / {} out", u.input_tokens, u.output_tokens);
+        if u.cached_input_tokens > 0 {
+            tokens.push_str(&format!(" ({} cached)", u.cached_input_tokens));
+        }
+        parts.push(tokens);
+    } else {
+        parts.push("no usage reported".into());
+    }
+    let shown = a.provider_cost.and_then(Usd::from_dollars).or(a.cost);
+    parts.push(cost(shown));
+    let failed: Vec<String> = routed
+        .attempts
+        .iter()
+        .filter(|x| x.result.is_err())
+        .map(|x| format!("{} ({})", x.label, short_error(x)))
+        .collect();
+    if !failed.is_empty() {
+        parts.push(format!("after {}", failed.join(", ")));
+    }
+    Some(parts.join(" · "))
+}
+
+/// `server, HTTP 500` / `timeout` / `connect`.
+pub fn short_error(a: &Attempt) -> String {
+    match a.error() {
+        None => "ok".into(),
+        Some(e) => match e.status {
+            Some(s) => format!("{}, HTTP {s}", e.kind),
+            None => e.kind.to_string(),
+        },
+    }
+}
+
+/// The `-v` line for one attempt: what happened and what the router does next.
+pub fn attempt_line(a: &Attempt, next: Option<&str>) -> String {
+    let mut line = format!(
+        "route: attempt {} · {} · {}/{} · ",
+        a.number, a.label, a.provider, a.model
+    );
+    match a.error() {
+        None => {
+            line.push_str(&format!("ok in {}", elapsed(a.latency)));
+            if let Some(t) = a.ttft {
+                line.push_str(&format!(" (first token {})", elapsed(t)));
+            }
+        }
+        Some(e) => {
+            line.push_str(&format!(
+                "{} after {}: {}",
+                short_error(a),
+                elapsed(a.latency),
+                e.message
+            ));
+            match (a.decision, next) {
+                (Some(Decision::Retry(wait)), _) => {
+                    line.push_str(&format!(" → retry in {}", elapsed(wait)))
+                }
+                (Some(Decision::Stop), _) => line.push_str(" → stop"),
+                (_, Some(n)) => line.push_str(&format!(" → next: {n}")),
+                (_, None) => line.push_str(" → no model left"),
+            }
+        }
+    }
+    line
+}

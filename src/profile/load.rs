@@ -1,0 +1,378 @@
+//! Finding and reading the profile: `--profile` > `ROUTE_PROFILE` > the config
+//! dir; and, when there is no file at all, the profile built from the
+//! environment's API keys.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use super::validate::{self, Source};
+use super::{Chain, KeySource, ModelAlias, ModelOverrides, Profile, Provider, Settings, Strategy};
+use crate::env;
+use crate::error::Error;
+use crate::provider::ProviderKind;
+use crate::suggest;
+
+/// What decides which profile is loaded.
+pub struct LoadOptions<'a> {
+    /// `--profile PATH`.
+    pub flag: Option<&'a Path>,
+    /// Reads an environment variable (the process's, or a test's).
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// The default profile location: `<config dir>/route/profile.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|d| d.config_dir().join("route").join("profile.toml"))
+}
+
+/// Loads and validates the profile.
+pub fn load(opts: &LoadOptions<'_>) -> Result<Profile, Error> {
+    let explicit = opts.flag.map(Path::to_path_buf).or_else(|| {
+        (opts.env)(env::ROUTE_PROFILE)
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    });
+    let path = match explicit {
+        Some(path) => {
+            if !path.exists() {
+                return Err(Error::usage_hint(
+                    format!("profile {} does not exist", path.display()),
+                    Some("run `route init` to write a starter profile".into()),
+                ));
+            }
+            path
+        }
+        None => match default_path().filter(|p| p.exists()) {
+            Some(path) => path,
+            None => return from_env(opts.env),
+        },
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::usage(format!("cannot read profile {}: {e}", path.display())))?;
+    parse(&path, &text)
+}
+
+/// Parses profile text; `path` is only used in messages and for the 0600 rule.
+pub fn parse(path: &Path, text: &str) -> Result<Profile, Error> {
+    let src = Source { path, text };
+    let raw = toml::from_str(text).map_err(|e: toml::de::Error| {
+        let span = e.span().unwrap_or(0..0);
+        let message = e.message().trim().to_owned();
+        let hint = unknown_field_hint(&message);
+        src.error(span, message, hint)
+    })?;
+    validate::profile(raw, &src)
+}
+
+/// serde says "unknown field `x`, expected one of `a`, `b`"; turn that into
+/// "did you mean `a`?".
+fn unknown_field_hint(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (name, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    suggest::did_you_mean(name, candidates.iter().copied())
+}
+
+/// The 0600 rule: an inline key is accepted only from a file its owner alone can read.
+pub(super) fn check_private(
+    path: &Path,
+    provider: &str,
+    span: Range<usize>,
+    src: &Source<'_>,
+) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(path) else {
+            return Ok(());
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(src.error(
+                span,
+                format!(
+                    "providers.{provider}.api_key is written in a file that others can read (mode {mode:04o})"
+                ),
+                Some(format!(
+                    "run `chmod 600 {}`, or use api_key_env / api_key_cmd instead",
+                    path.display()
+                )),
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, provider, span, src);
+    Ok(())
+}
+
+/// Built-in aliases for the profile built from the environment: (alias, provider, model).
+const ENV_MODELS: &[(&str, &str, &str)] = &[
+    ("sonnet", "anthropic", "claude-sonnet-4-5-20250929"),
+    ("haiku", "anthropic", "claude-haiku-4-5-20251001"),
+    ("opus", "anthropic", "claude-opus-4-5-20251101"),
+    ("gpt", "openai", "gpt-4.1-2025-04-14"),
+    ("gpt4o", "openai", "gpt-4o"),
+    ("mini", "openai", "gpt-4.1-mini-2025-04-14"),
+    ("flash", "gemini", "gemini-2.5-flash"),
+    ("pro", "gemini", "gemini-2.5-pro"),
+    ("openrouter", "openrouter", "openai/gpt-4o-mini"),
+    ("local", "ollama", "llama3.2"),
+];
+
+/// The profile built from API keys in the environment when no file exists.
+pub fn from_env(env_var: &dyn Fn(&str) -> Option<String>) -> Result<Profile, Error> {
+    let set = |name: &str| env_var(name).is_some_and(|v| !v.trim().is_empty());
+    let mut providers = BTreeMap::new();
+    let mut add = |name: &str, kind: ProviderKind, key: KeySource, base_url: Option<String>| {
+        let base_url = base_url
+            .or_else(|| kind.default_base_url())
+            .unwrap_or_default();
+        providers.insert(
+            name.to_owned(),
+            Provider {
+                name: name.to_owned(),
+                kind,
+                base_url,
+                key,
+                headers: Vec::new(),
+                api_version: None,
+            },
+        );
+    };
+    if set(env::ANTHROPIC_API_KEY) {
+        add(
+            "anthropic",
+            ProviderKind::Anthropic,
+            KeySource::Env(env::ANTHROPIC_API_KEY.into()),
+            None,
+        );
+    }
+    if set(env::OPENAI_API_KEY) {
+        add(
+            "openai",
+            ProviderKind::OpenAi,
+            KeySource::Env(env::OPENAI_API_KEY.into()),
+            None,
+        );
+    }
+    if set(env::GEMINI_API_KEY) {
+        add(
+            "gemini",
+            ProviderKind::Gemini,
+            KeySource::Env(env::GEMINI_API_KEY.into()),
+            None,
+        );
+    } else if set(env::GOOGLE_API_KEY) {
+        add(
+            "gemini",
+            ProviderKind::Gemini,
+            KeySource::Env(env::GOOGLE_API_KEY.into()),
+            None,
+        );
+    }
+    if set(env::OPENROUTER_API_KEY) {
+        add(
+            "openrouter",
+            ProviderKind::OpenAi,
+            KeySource::Env(env::OPENROUTER_API_KEY.into()),
+            Some("https://openrouter.ai/api/v1".into()),
+        );
+    }
+    if let Some(host) = env_var(env::OLLAMA_HOST).filter(|h| !h.trim().is_empty()) {
+        add(
+            "ollama",
+            ProviderKind::Ollama,
+            KeySource::None,
+            Some(ollama_base(&host)),
+        );
+    }
+    if providers.is_empty() {
+        return Err(Error::usage_hint(
+            "no profile and no provider keys in the environment",
+            Some(
+                "set one of OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY (or GOOGLE_API_KEY), \
+                 OPENROUTER_API_KEY or OLLAMA_HOST, or run `route init` to write a profile"
+                    .into(),
+            ),
+        ));
+    }
+
+    let models: BTreeMap<String, ModelAlias> = ENV_MODELS
+        .iter()
+        .filter(|(_, provider, _)| providers.contains_key(*provider))
+        .map(|(alias, provider, model)| {
+            (
+                (*alias).to_owned(),
+                ModelAlias {
+                    name: (*alias).to_owned(),
+                    provider: (*provider).to_owned(),
+                    model: (*model).to_owned(),
+                    overrides: ModelOverrides::default(),
+                },
+            )
+        })
+        .collect();
+    // The main chain: the first alias of each provider found, in ENV_MODELS order.
+    let mut main = Vec::new();
+    for (alias, provider, _) in ENV_MODELS {
+        if providers.contains_key(*provider)
+            && !main
+                .iter()
+                .any(|m: &String| models[m].provider == *provider)
+        {
+            main.push((*alias).to_owned());
+        }
+    }
+    let settings = Settings::default();
+    let chains = BTreeMap::from([(
+        "main".to_owned(),
+        Chain {
+            name: "main".into(),
+            models: main,
+            strategy: Strategy::Fallback,
+            settings,
+        },
+    )]);
+    Ok(Profile {
+        path: None,
+        default: Some("main".into()),
+        settings,
+        providers,
+        models,
+        chains,
+        budget: super::Budget::default(),
+        store_text: false,
+    })
+}
+
+/// `OLLAMA_HOST` may be `host:port`, `http://host:port` or `0.0.0.0`.
+pub fn ollama_base(host: &str) -> String {
+    let host = host.trim().trim_end_matches('/');
+    let with_scheme = if host.starts_with("http://") || host.starts_with("https://") {
+        host.to_owned()
+    } else {
+        format!("http://{host}")
+    };
+    let after_scheme = with_scheme.split_once("://").map_or("", |(_, rest)| rest);
+    if after_scheme.contains(':') {
+        with_scheme
+    } else {
+        format!("{with_scheme}:11434")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn env_profile_from_keys() {
+        let p = from_env(&env_of(&[
+            ("OPENAI_API_KEY", "x"),
+            ("ANTHROPIC_API_KEY", "y"),
+        ]))
+        .unwrap();
+        assert_eq!(p.providers.len(), 2);
+        assert_eq!(p.chains["main"].models, vec!["sonnet", "gpt"]);
+        assert!(p.models.contains_key("gpt4o"));
+        assert!(!p.models.contains_key("flash"));
+    }
+
+    #[test]
+    fn env_profile_without_keys_says_what_to_set() {
+        let err = from_env(&env_of(&[])).unwrap_err().to_string();
+        assert!(
+            err.contains("OPENAI_API_KEY") && err.contains("route init"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn ollama_host_forms() {
+        assert_eq!(ollama_base("127.0.0.1"), "http://127.0.0.1:11434");
+        assert_eq!(ollama_base("localhost:9999"), "http://localhost:9999");
+        assert_eq!(ollama_base("https://box:443/"), "https://box:443");
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_suggests() {
+        let text = "[settings]\nretries = 2\nidle_timout = \"5s\"\n";
+        let err = parse(Path::new("p.toml"), text).unwrap_err().to_string();
+        assert!(err.contains("p.toml:3:1"), "{err}");
+        assert!(err.contains("idle_timeout"), "{err}");
+    }
+
+    #[test]
+    fn bad_duration_names_key_and_place() {
+        let text = "[settings]\ncooldown = \"5 parsecs\"\n";
+        let err = parse(Path::new("p.toml"), text).unwrap_err().to_string();
+        assert!(
+            err.contains("p.toml:2:12") && err.contains("cooldown"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn full_profile_parses() {
+        let text = r#"
+default = "main"
+[settings]
+retries = 2
+backoff = "100ms"
+[providers.openai]
+kind = "openai"
+api_key_env = "OPENAI_API_KEY"
+[providers.local]
+kind = "ollama"
+[models.gpt]
+provider = "openai"
+model = "gpt-4o-2024-08-06"
+input_cost = 2.5
+params = { temperature = 0.2, custom = "x" }
+[chains.main]
+models = ["gpt", "local/llama3.2"]
+strategy = "cheapest"
+idle_timeout = "3s"
+[budget]
+daily = 5
+"#;
+        let p = parse(Path::new("p.toml"), text).unwrap();
+        assert_eq!(p.settings.retries, 2);
+        assert_eq!(p.chains["main"].settings.idle_timeout.as_secs(), 3);
+        assert_eq!(p.chains["main"].settings.retries, 2);
+        assert_eq!(p.chains["main"].strategy, Strategy::Cheapest);
+        assert_eq!(p.models["gpt"].overrides.params.temperature, Some(0.2));
+        assert_eq!(p.providers["local"].base_url, "http://127.0.0.1:11434");
+        assert_eq!(p.budget.daily, Some(5.0));
+    }
+
+    #[test]
+    fn chain_errors() {
+        let base =
+            "[providers.o]\nkind = \"openai\"\n[models.a]\nprovider = \"o\"\nmodel = \"m\"\n";
+        let selfref = format!("{base}[chains.c]\nmodels = [\"a\", \"c\"]\n");
+        let err = parse(Path::new("p.toml"), &selfref)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("names itself") && err.contains(":7:"), "{err}");
+        let unknown = format!("{base}[chains.c]\nmodels = [\"b\"]\n");
+        assert!(
+            parse(Path::new("p.toml"), &unknown)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown model alias `b`")
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! Azure OpenAI: the OpenAI wire format at a per-deployment URL with an
+//! `api-key` header. Only the URL and the header differ from [`super::openai`].
+//!
+//! - <https://learn.microsoft.com/azure/ai-services/openai/reference>
+//! - API versions: <https://learn.microsoft.com/azure/ai-services/openai/api-version-lifecycle>
+
+use reqwest::header::HeaderMap;
+
+use super::error::ProviderError;
+use super::types::StreamEvent;
+use super::{Adapter, Call, HttpRequest, StreamDecoder, openai};
+
+/// The GA API version used when the profile names none.
+pub const DEFAULT_API_VERSION: &str = "2024-10-21";
+
+pub struct Azure;
+
+impl Adapter for Azure {
+    fn build(&self, call: &Call<'_>) -> Result<HttpRequest, ProviderError> {
+        let mut headers = super::json_headers();
+        if let Some(key) = call.key {
+            headers.insert("api-key", super::secret_header(key.expose())?);
+        }
+        super::extra_headers(&mut headers, call.provider)?;
+        let version = call
+            .provider
+            .api_version
+            .as_deref()
+            .unwrap_or(DEFAULT_API_VERSION);
+        Ok(HttpRequest {
+            url: format!(
+                "{}/openai/deployments/{}/chat/completions?api-version={}",
+                call.provider.base_url,
+                encode_path_segment(call.model),
+                encode_path_segment(version)
+            ),
+            headers,
+            body: openai::body(call, "max_tokens"),
+        })
+    }
+
+    fn parse_body(&self, body: &[u8]) -> Result<Vec<StreamEvent>, ProviderError> {
+        openai::parse_body(body)
+    }
+
+    fn parse_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderError {
+        openai::parse_error(status, headers, body)
+    }
+
+    fn decoder(&self) -> Box<dyn StreamDecoder> {
+        Box::new(openai::Decoder::default())
+    }
+}
+
+/// Percent-encodes what may not appear raw in a URL path segment or query value.
+pub(crate) fn encode_path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{ApiKey, KeySource, Provider};
+    use crate::provider::ProviderKind;
+    use crate::provider::types::ChatRequest;
+
+    #[test]
+    fn url_and_key_header() {
+        let provider = Provider {
+            name: "az".into(),
+            kind: ProviderKind::Azure,
+            base_url: "https://res.openai.azure.com".into(),
+            key: KeySource::None,
+            headers: vec![],
+            api_version: None,
+        };
+        let key = ApiKey::new("azure-secret".into());
+        let request = ChatRequest {
+            prompt: "hi".into(),
+            stream: true,
+            ..ChatRequest::default()
+        };
+        let call = Call {
+            request: &request,
+            provider: &provider,
+            model: "my gpt4o",
+            key: Some(&key),
+            max_output_tokens: None,
+        };
+        let req = Azure.build(&call).unwrap();
+        assert_eq!(
+            req.url,
+            "https://res.openai.azure.com/openai/deployments/my%20gpt4o/chat/completions?api-version=2024-10-21"
+        );
+        assert_eq!(req.headers["api-key"], "azure-secret");
+        assert!(req.headers["api-key"].is_sensitive());
+        assert!(req.headers.get("authorization").is_none());
+    }
+}

@@ -1,0 +1,219 @@
+//! Provider adapters: one file per wire format, all behind [`Adapter`].
+//!
+//! Adapters are sans-IO translators: a [`ChatRequest`] in, an [`HttpRequest`]
+//! out; bytes in, [`StreamEvent`]s out. [`http`] does every network call, with
+//! the timeouts and size caps, once for all of them. Adding a provider kind is
+//! one new file and one arm in [`ProviderKind::adapter`].
+
+pub mod anthropic;
+pub mod azure;
+pub mod error;
+pub mod gemini;
+pub mod http;
+pub mod ndjson;
+pub mod ollama;
+pub mod openai;
+pub mod sse;
+pub mod types;
+
+use reqwest::header::HeaderMap;
+
+pub use error::{ErrorKind, ProviderError, TimeoutKind};
+use types::{ChatRequest, StreamEvent};
+
+use crate::profile::{ApiKey, KeySource, Provider};
+
+/// The wire formats `route` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    /// OpenAI Chat Completions, and every OpenAI-compatible server.
+    OpenAi,
+    Anthropic,
+    Gemini,
+    Ollama,
+    Azure,
+}
+
+impl ProviderKind {
+    pub const NAMES: [&'static str; 5] = ["openai", "anthropic", "gemini", "ollama", "azure"];
+
+    pub fn parse(s: &str) -> Option<ProviderKind> {
+        match s {
+            "openai" => Some(ProviderKind::OpenAi),
+            "anthropic" => Some(ProviderKind::Anthropic),
+            "gemini" => Some(ProviderKind::Gemini),
+            "ollama" => Some(ProviderKind::Ollama),
+            "azure" => Some(ProviderKind::Azure),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// The one registration point: each kind's adapter.
+    pub fn adapter(self) -> &'static dyn Adapter {
+        match self {
+            ProviderKind::OpenAi => &openai::OpenAi,
+            ProviderKind::Anthropic => &anthropic::Anthropic,
+            ProviderKind::Gemini => &gemini::Gemini,
+            ProviderKind::Ollama => &ollama::Ollama,
+            ProviderKind::Azure => &azure::Azure,
+        }
+    }
+
+    /// Where requests go when the profile gives no `base_url`.
+    pub fn default_base_url(self) -> Option<String> {
+        match self {
+            ProviderKind::OpenAi => Some("https://api.openai.com/v1".into()),
+            ProviderKind::Anthropic => Some("https://api.anthropic.com".into()),
+            ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com".into()),
+            ProviderKind::Ollama => Some(
+                crate::env::var(crate::env::OLLAMA_HOST)
+                    .filter(|h| !h.trim().is_empty())
+                    .map_or_else(
+                        || "http://127.0.0.1:11434".into(),
+                        |h| crate::profile::load::ollama_base(&h),
+                    ),
+            ),
+            // Each Azure resource has its own endpoint.
+            ProviderKind::Azure => None,
+        }
+    }
+
+    /// The key source when the profile names none.
+    pub fn default_key_source(self) -> KeySource {
+        match self {
+            ProviderKind::OpenAi => KeySource::Env(crate::env::OPENAI_API_KEY.into()),
+            ProviderKind::Anthropic => KeySource::Env(crate::env::ANTHROPIC_API_KEY.into()),
+            ProviderKind::Gemini => KeySource::Env(crate::env::GEMINI_API_KEY.into()),
+            ProviderKind::Ollama => KeySource::None,
+            ProviderKind::Azure => KeySource::Env("AZURE_OPENAI_API_KEY".into()),
+        }
+    }
+
+    /// The profile's model id names a deployment, not a model (Azure), so the
+    /// served model always differs from it.
+    pub fn model_is_deployment(self) -> bool {
+        self == ProviderKind::Azure
+    }
+
+    /// Local providers cost nothing; a missing price there is not "unknown".
+    pub fn is_local(self) -> bool {
+        self == ProviderKind::Ollama
+    }
+}
+
+/// Everything an adapter needs to build one request.
+pub struct Call<'a> {
+    pub request: &'a ChatRequest,
+    pub provider: &'a Provider,
+    /// The model id sent to the provider (Azure: the deployment).
+    pub model: &'a str,
+    pub key: Option<&'a ApiKey>,
+    /// The model's max output tokens (catalog or profile), for providers that
+    /// require `max_tokens` (Anthropic) when the user gave none.
+    pub max_output_tokens: Option<u64>,
+}
+
+/// A request ready to send. Header values holding a key are marked sensitive.
+#[derive(Debug)]
+pub struct HttpRequest {
+    pub url: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// A provider's wire format.
+pub trait Adapter: Sync {
+    /// Builds the HTTP request for a call.
+    fn build(&self, call: &Call<'_>) -> Result<HttpRequest, ProviderError>;
+
+    /// Parses a whole (non-streamed) success body into events ending in
+    /// [`StreamEvent::Done`]. An error object inside a 200 body is an error.
+    fn parse_body(&self, body: &[u8]) -> Result<Vec<StreamEvent>, ProviderError>;
+
+    /// Turns an error response into a typed error.
+    fn parse_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderError;
+
+    /// A fresh decoder for one streamed answer.
+    fn decoder(&self) -> Box<dyn StreamDecoder>;
+}
+
+/// Turns a streamed body, fed in arbitrary pieces, into events.
+pub trait StreamDecoder: Send {
+    /// Feeds the next bytes; complete events are pushed to `out`.
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), ProviderError>;
+
+    /// The body ended. Pushes [`StreamEvent::Done`] only if the provider's end
+    /// marker was seen; otherwise the caller reports an incomplete stream.
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), ProviderError>;
+}
+
+/// Adds the user's extra headers from the profile.
+pub(crate) fn extra_headers(
+    headers: &mut HeaderMap,
+    provider: &Provider,
+) -> Result<(), ProviderError> {
+    for (name, value) in &provider.headers {
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            ProviderError::new(
+                ErrorKind::BadRequest,
+                format!(
+                    "providers.{}: `{name}` is not a valid header name",
+                    provider.name
+                ),
+            )
+        })?;
+        let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+            ProviderError::new(
+                ErrorKind::BadRequest,
+                format!(
+                    "providers.{}: the value of header `{name}` is not valid",
+                    provider.name
+                ),
+            )
+        })?;
+        headers.insert(name, value);
+    }
+    Ok(())
+}
+
+/// A header value holding a secret: marked sensitive so that it never shows in
+/// debug output.
+pub(crate) fn secret_header(value: &str) -> Result<reqwest::header::HeaderValue, ProviderError> {
+    let mut v = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+        ProviderError::new(
+            ErrorKind::Auth,
+            "the API key contains characters not allowed in a header",
+        )
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// JSON content type, for every adapter's request.
+pub(crate) fn json_headers() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    h
+}
+
+/// Parses JSON with a message that says which provider shape failed.
+pub(crate) fn from_json<'a, T: serde::Deserialize<'a>>(
+    what: &str,
+    bytes: &'a [u8],
+) -> Result<T, ProviderError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ProviderError::invalid(format!("malformed {what}: {e}")))
+}
+
+/// The first part of a body, for messages about bodies that did not parse.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    text.trim().replace(['\n', '\r'], " ")
+}

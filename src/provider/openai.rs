@@ -1,0 +1,473 @@
+//! OpenAI Chat Completions, spoken by OpenAI and every OpenAI-compatible
+//! server (OpenRouter, Groq, Mistral, DeepSeek, Together, vLLM, llama.cpp,
+//! LM Studio, Ollama's `/v1`).
+//!
+//! - Request and response: <https://platform.openai.com/docs/api-reference/chat/create>
+//! - Streaming chunks: <https://platform.openai.com/docs/api-reference/chat-streaming>
+//! - Errors: <https://platform.openai.com/docs/guides/error-codes>
+//! - OpenRouter's `usage.cost`: <https://openrouter.ai/docs/use-cases/usage-accounting>
+
+use reqwest::header::{AUTHORIZATION, HeaderMap};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
+use super::types::{FinishReason, StreamEvent, Usage};
+use super::{Adapter, Call, HttpRequest, StreamDecoder, sse};
+
+pub struct OpenAi;
+
+impl Adapter for OpenAi {
+    fn build(&self, call: &Call<'_>) -> Result<HttpRequest, ProviderError> {
+        let mut headers = super::json_headers();
+        if let Some(key) = call.key {
+            headers.insert(
+                AUTHORIZATION,
+                super::secret_header(&format!("Bearer {}", key.expose()))?,
+            );
+        }
+        super::extra_headers(&mut headers, call.provider)?;
+        // OpenAI's own API has replaced `max_tokens` by `max_completion_tokens`
+        // (reasoning models reject the old name); compatible servers mostly
+        // know only the old one.
+        let max_tokens_field = if call.provider.base_url.contains("api.openai.com") {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
+        Ok(HttpRequest {
+            url: format!("{}/chat/completions", call.provider.base_url),
+            headers,
+            body: body(call, max_tokens_field),
+        })
+    }
+
+    fn parse_body(&self, body: &[u8]) -> Result<Vec<StreamEvent>, ProviderError> {
+        parse_body(body)
+    }
+
+    fn parse_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderError {
+        parse_error(status, headers, body)
+    }
+
+    fn decoder(&self) -> Box<dyn StreamDecoder> {
+        Box::new(Decoder::default())
+    }
+}
+
+/// The JSON body of a Chat Completions request.
+pub(super) fn body(call: &Call<'_>, max_tokens_field: &str) -> Vec<u8> {
+    let req = call.request;
+    let mut messages = Vec::with_capacity(2);
+    if let Some(system) = &req.system {
+        messages.push(json!({"role": "system", "content": system}));
+    }
+    messages.push(json!({"role": "user", "content": req.prompt}));
+    let mut body = Map::new();
+    body.insert("model".into(), json!(call.model));
+    body.insert("messages".into(), Value::Array(messages));
+    body.insert("stream".into(), json!(req.stream));
+    if req.stream {
+        body.insert("stream_options".into(), json!({"include_usage": true}));
+    }
+    let p = &req.params;
+    if let Some(t) = p.temperature {
+        body.insert("temperature".into(), json!(t));
+    }
+    if let Some(t) = p.top_p {
+        body.insert("top_p".into(), json!(t));
+    }
+    if let Some(n) = p.max_tokens {
+        body.insert(max_tokens_field.into(), json!(n));
+    }
+    if !p.stop.is_empty() {
+        body.insert("stop".into(), json!(p.stop));
+    }
+    if let Some(s) = p.seed {
+        body.insert("seed".into(), json!(s));
+    }
+    for (k, v) in &p.extra {
+        body.insert(k.clone(), v.clone());
+    }
+    serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+struct Completion {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<WireError>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    /// Streamed chunks carry `delta`, whole answers `message`.
+    #[serde(default, alias = "message")]
+    delta: Option<Message>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    #[serde(default)]
+    content: Option<String>,
+    /// DeepSeek and vLLM name it `reasoning_content`, OpenRouter `reasoning`.
+    #[serde(default, alias = "reasoning")]
+    reasoning_content: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+    /// OpenRouter's own figure, USD.
+    #[serde(default)]
+    cost: Option<f64>,
+}
+
+#[derive(Deserialize, Default)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+struct CompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    code: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: WireError,
+}
+
+impl WireUsage {
+    fn events(&self, out: &mut Vec<StreamEvent>) {
+        // prompt_tokens already includes cached tokens, completion_tokens
+        // already includes reasoning tokens: the normalised meaning.
+        out.push(StreamEvent::Usage(Usage {
+            input_tokens: self.prompt_tokens,
+            output_tokens: self.completion_tokens,
+            cached_input_tokens: self
+                .prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
+            cache_write_tokens: 0,
+            reasoning_tokens: self
+                .completion_tokens_details
+                .as_ref()
+                .and_then(|d| d.reasoning_tokens)
+                .unwrap_or(0),
+        }));
+        if let Some(cost) = self.cost.filter(|c| c.is_finite() && *c >= 0.0) {
+            out.push(StreamEvent::ProviderCost(cost));
+        }
+    }
+}
+
+fn finish_reason(s: &str) -> FinishReason {
+    match s {
+        "stop" => FinishReason::Stop,
+        "length" => FinishReason::Length,
+        "content_filter" => FinishReason::ContentFilter,
+        "tool_calls" | "function_call" => FinishReason::ToolCalls,
+        other => FinishReason::Other(other.to_owned()),
+    }
+}
+
+/// Classifies an OpenAI-shaped error object.
+fn classify(status: Option<u16>, error: &WireError) -> ProviderError {
+    let message = error.message.clone().unwrap_or_else(|| "no message".into());
+    let code = match &error.code {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let kind_str = error.kind.clone().unwrap_or_default();
+    let by_code = match (code.as_str(), kind_str.as_str()) {
+        ("context_length_exceeded" | "string_above_max_length", _) => {
+            Some(ErrorKind::ContextLength)
+        }
+        ("rate_limit_exceeded" | "insufficient_quota" | "429", _)
+        | (_, "rate_limit_exceeded" | "rate_limit_error" | "insufficient_quota") => {
+            Some(ErrorKind::RateLimit)
+        }
+        ("content_filter" | "content_policy_violation", _) => Some(ErrorKind::ContentPolicy),
+        ("invalid_api_key" | "401" | "403", _) | (_, "authentication_error") => {
+            Some(ErrorKind::Auth)
+        }
+        (_, "server_error") if status.is_none() => Some(ErrorKind::Server),
+        _ => None,
+    };
+    let kind = match status {
+        // The status decides for the failures the router treats by status;
+        // the body refines only the 400s and a 200 that carried an error.
+        Some(s @ (401 | 403 | 429 | 500..=599)) => ErrorKind::from_status(s),
+        Some(s) => by_code
+            .or_else(|| kind_from_message(&message))
+            .unwrap_or_else(|| ErrorKind::from_status(s)),
+        None => by_code
+            .or_else(|| kind_from_message(&message))
+            .unwrap_or(ErrorKind::Server),
+    };
+    ProviderError {
+        kind,
+        status,
+        retry_after: None,
+        timeout: None,
+        message,
+    }
+}
+
+pub(super) fn parse_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderError {
+    let error = match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) => classify(Some(status), &b.error),
+        Err(_) => {
+            let text = super::snippet(body);
+            let message = if text.is_empty() {
+                format!("HTTP {status} with an empty body")
+            } else {
+                text
+            };
+            let kind = match ErrorKind::from_status(status) {
+                ErrorKind::BadRequest => {
+                    kind_from_message(&message).unwrap_or(ErrorKind::BadRequest)
+                }
+                k => k,
+            };
+            ProviderError::http(status, kind, message)
+        }
+    };
+    error.with_retry_after(retry_after(headers))
+}
+
+pub(super) fn parse_body(body: &[u8]) -> Result<Vec<StreamEvent>, ProviderError> {
+    let c: Completion = super::from_json("chat completion", body)?;
+    if let Some(error) = &c.error {
+        return Err(classify(None, error));
+    }
+    let mut out = Vec::new();
+    if let Some(model) = c.model.filter(|m| !m.is_empty()) {
+        out.push(StreamEvent::ServedModel(model));
+    }
+    let Some(choice) = c.choices.into_iter().next() else {
+        return Err(ProviderError::invalid("the answer has no choices"));
+    };
+    if let Some(m) = choice.delta {
+        if let Some(r) = m.reasoning_content.filter(|r| !r.is_empty()) {
+            out.push(StreamEvent::Reasoning(r));
+        }
+        out.push(StreamEvent::Delta(m.content.unwrap_or_default()));
+    }
+    if let Some(usage) = &c.usage {
+        usage.events(&mut out);
+    }
+    out.push(StreamEvent::Finish(finish_reason(
+        choice.finish_reason.as_deref().unwrap_or("stop"),
+    )));
+    out.push(StreamEvent::Done);
+    Ok(out)
+}
+
+/// Streaming decoder: `data: {chunk}` events, then `data: [DONE]`.
+#[derive(Default)]
+pub(super) struct Decoder {
+    framer: sse::Framer,
+    state: ChunkState,
+}
+
+#[derive(Default)]
+struct ChunkState {
+    served_model_sent: bool,
+    finished: bool,
+    done: bool,
+}
+
+impl ChunkState {
+    fn on_event(
+        &mut self,
+        event: sse::Event<'_>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), ProviderError> {
+        let data = event.data.trim();
+        if data == "[DONE]" {
+            self.done = true;
+            out.push(StreamEvent::Done);
+            return Ok(());
+        }
+        if self.done || data.is_empty() {
+            return Ok(());
+        }
+        let chunk: Completion = super::from_json("stream chunk", data.as_bytes())?;
+        if let Some(error) = &chunk.error {
+            // An error event inside the stream (also rate limits sent with a 200).
+            return Err(classify(None, error));
+        }
+        if !self.served_model_sent {
+            if let Some(model) = chunk.model.filter(|m| !m.is_empty()) {
+                out.push(StreamEvent::ServedModel(model));
+                self.served_model_sent = true;
+            }
+        }
+        for choice in chunk.choices {
+            if let Some(delta) = choice.delta {
+                if let Some(r) = delta.reasoning_content.filter(|r| !r.is_empty()) {
+                    out.push(StreamEvent::Reasoning(r));
+                }
+                if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
+                    out.push(StreamEvent::Delta(text));
+                }
+            }
+            if let Some(reason) = choice.finish_reason {
+                self.finished = true;
+                out.push(StreamEvent::Finish(finish_reason(&reason)));
+            }
+        }
+        if let Some(usage) = &chunk.usage {
+            usage.events(out);
+        }
+        Ok(())
+    }
+}
+
+impl StreamDecoder for Decoder {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
+        let state = &mut self.state;
+        self.framer.feed(bytes, &mut |e| state.on_event(e, out))
+    }
+
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
+        let state = &mut self.state;
+        self.framer.finish(&mut |e| state.on_event(e, out))?;
+        // Some compatible servers close after the finish reason without
+        // `[DONE]`; a finish reason is the model's own end marker too.
+        if !state.done && state.finished {
+            state.done = true;
+            out.push(StreamEvent::Done);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A streamed answer as OpenAI sends it with `include_usage`
+    /// (source: the chat-streaming API reference, chunk object examples).
+    const STREAM: &str = include_str!("../../tests/fixtures/openai/stream.sse");
+
+    fn decode(chunks: &[&[u8]]) -> Result<Vec<StreamEvent>, ProviderError> {
+        let mut d = Decoder::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            d.feed(c, &mut out)?;
+        }
+        d.finish(&mut out)?;
+        Ok(out)
+    }
+
+    fn text(events: &[StreamEvent]) -> String {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Delta(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn decodes_fixture_at_every_split() {
+        let bytes = STREAM.as_bytes();
+        let whole = decode(&[bytes]).unwrap();
+        assert_eq!(text(&whole), "Hello! How can I help?");
+        assert_eq!(whole.last(), Some(&StreamEvent::Done));
+        assert!(whole.contains(&StreamEvent::ServedModel("gpt-4o-mini-2024-07-18".into())));
+        assert!(whole.contains(&StreamEvent::Usage(Usage {
+            input_tokens: 19,
+            output_tokens: 10,
+            cached_input_tokens: 4,
+            cache_write_tokens: 0,
+            reasoning_tokens: 2,
+        })));
+        for i in 0..=bytes.len() {
+            assert_eq!(
+                decode(&[&bytes[..i], &bytes[i..]]).unwrap(),
+                whole,
+                "split at {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn cut_stream_has_no_done() {
+        // Cut between two events: no end marker, no error.
+        let at = STREAM.find("data: {\"id\":\"chatcmpl-123\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini-2024-07-18\",\"system_fingerprint\":\"fp_44709d6fcb\",\"choices\":[{\"index\":0,\"delta\":{},").unwrap();
+        let events = decode(&[&STREAM.as_bytes()[..at]]).unwrap();
+        assert!(!events.contains(&StreamEvent::Done));
+        // Cut inside an event: the tail does not parse.
+        assert!(decode(&[&STREAM.as_bytes()[..at + 40]]).is_err());
+    }
+
+    #[test]
+    fn error_in_stream_is_typed() {
+        let err = decode(&[b"data: {\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}\n\n"])
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::RateLimit);
+    }
+
+    #[test]
+    fn whole_body() {
+        let body = br#"{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-2024-08-06",
+          "choices":[{"index":0,"message":{"role":"assistant","content":"Hi."},"finish_reason":"stop"}],
+          "usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12,"cost":0.00012,
+                   "prompt_tokens_details":{"cached_tokens":0}}}"#;
+        let events = parse_body(body).unwrap();
+        assert_eq!(text(&events), "Hi.");
+        assert!(events.contains(&StreamEvent::ProviderCost(0.00012)));
+        assert_eq!(events.last(), Some(&StreamEvent::Done));
+    }
+
+    #[test]
+    fn error_bodies() {
+        let h = HeaderMap::new();
+        let ctx = br#"{"error":{"message":"This model's maximum context length is 8192 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#;
+        assert_eq!(parse_error(400, &h, ctx).kind, ErrorKind::ContextLength);
+        let auth = br#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#;
+        assert_eq!(parse_error(401, &h, auth).kind, ErrorKind::Auth);
+        let bad = br#"{"error":{"message":"Unrecognized request argument supplied: foo","type":"invalid_request_error","code":null}}"#;
+        assert_eq!(parse_error(400, &h, bad).kind, ErrorKind::BadRequest);
+        assert_eq!(
+            parse_error(502, &h, b"<html>bad gateway</html>").kind,
+            ErrorKind::Server
+        );
+        let limited =
+            parse_body(br#"{"error":{"message":"Rate limit exceeded","code":429}}"#).unwrap_err();
+        assert_eq!(limited.kind, ErrorKind::RateLimit);
+    }
+}

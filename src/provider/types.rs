@@ -1,0 +1,157 @@
+//! The provider-neutral request and the one stream of events every adapter produces.
+//!
+//! The router, the ledger and the output never see a wire format: they see a
+//! [`ChatRequest`] going in and [`StreamEvent`]s coming out.
+
+use serde_json::{Map, Value};
+
+/// What the user asked, before any provider's wire format is applied.
+#[derive(Debug, Clone, Default)]
+pub struct ChatRequest {
+    /// The system prompt (`-s`), sent the way each provider expects it.
+    pub system: Option<String>,
+    /// The user's prompt: stdin, a blank line, then the words.
+    pub prompt: String,
+    /// Generation parameters: the typed ones every provider understands.
+    pub params: Params,
+    /// Whether the answer is streamed.
+    pub stream: bool,
+}
+
+/// Generation parameters. Known keys are mapped by each adapter onto its own
+/// field; anything else in `extra` is passed through unchanged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params {
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub max_tokens: Option<u64>,
+    pub stop: Vec<String>,
+    pub seed: Option<i64>,
+    /// Unknown `-o KEY=VALUE` / profile `params` keys, sent as given.
+    pub extra: Map<String, Value>,
+}
+
+impl Params {
+    /// Sets one parameter from a JSON value: a known key fills its typed field,
+    /// anything else goes to `extra`. Returns an error naming the key when a
+    /// known key has the wrong type.
+    pub fn set(&mut self, key: &str, value: Value) -> Result<(), String> {
+        match key {
+            "temperature" => self.temperature = Some(number(key, &value)?),
+            "top_p" => self.top_p = Some(number(key, &value)?),
+            "max_tokens" | "max_output_tokens" | "num_predict" => {
+                self.max_tokens = Some(
+                    value
+                        .as_u64()
+                        .ok_or_else(|| format!("`{key}` must be a whole number, got {value}"))?,
+                );
+            }
+            "seed" => {
+                self.seed = Some(
+                    value
+                        .as_i64()
+                        .ok_or_else(|| format!("`{key}` must be an integer, got {value}"))?,
+                );
+            }
+            "stop" => {
+                self.stop = match value {
+                    Value::String(s) => vec![s],
+                    Value::Array(items) => items
+                        .into_iter()
+                        .map(|v| match v {
+                            Value::String(s) => Ok(s),
+                            other => Err(format!("`stop` must hold strings, got {other}")),
+                        })
+                        .collect::<Result<_, _>>()?,
+                    other => return Err(format!("`stop` must be a string or a list, got {other}")),
+                };
+            }
+            _ => {
+                self.extra.insert(key.to_owned(), value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Layers `over` on top of `self` (profile params, then the command line).
+    pub fn merged_with(&self, over: &Params) -> Params {
+        let mut out = self.clone();
+        out.temperature = over.temperature.or(out.temperature);
+        out.top_p = over.top_p.or(out.top_p);
+        out.max_tokens = over.max_tokens.or(out.max_tokens);
+        out.seed = over.seed.or(out.seed);
+        if !over.stop.is_empty() {
+            out.stop.clone_from(&over.stop);
+        }
+        for (k, v) in &over.extra {
+            out.extra.insert(k.clone(), v.clone());
+        }
+        out
+    }
+}
+
+fn number(key: &str, value: &Value) -> Result<f64, String> {
+    value
+        .as_f64()
+        .ok_or_else(|| format!("`{key}` must be a number, got {value}"))
+}
+
+/// Token counts, normalised across providers.
+///
+/// `input_tokens` is everything the prompt was billed for, including cached
+/// reads and cache writes; `output_tokens` includes reasoning tokens, since
+/// every provider bills them as output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Part of `input_tokens` read from the provider's prompt cache.
+    pub cached_input_tokens: u64,
+    /// Part of `input_tokens` written to the provider's prompt cache (Anthropic).
+    pub cache_write_tokens: u64,
+    /// Part of `output_tokens` spent on reasoning / thinking.
+    pub reasoning_tokens: u64,
+}
+
+/// Why the model stopped, in the provider's own words where they differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishReason {
+    Stop,
+    Length,
+    ContentFilter,
+    ToolCalls,
+    Other(String),
+}
+
+impl FinishReason {
+    pub fn as_str(&self) -> &str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::ContentFilter => "content_filter",
+            FinishReason::ToolCalls => "tool_calls",
+            FinishReason::Other(s) => s,
+        }
+    }
+}
+
+/// One event of a provider's answer. Every adapter turns its wire format into
+/// these, streamed or not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// A piece of the answer text.
+    Delta(String),
+    /// Reasoning text: never printed as part of the answer.
+    Reasoning(String),
+    /// The model the provider says it ran.
+    ServedModel(String),
+    /// Token counts; a later event replaces an earlier one.
+    Usage(Usage),
+    /// The provider's own cost figure (OpenRouter's `usage.cost`), USD.
+    ProviderCost(f64),
+    /// Why generation stopped.
+    Finish(FinishReason),
+    /// The provider's end-of-answer marker arrived: the answer is complete.
+    /// A stream that ends without it has failed.
+    Done,
+}

@@ -1,0 +1,359 @@
+//! The router: tries the plan's models in order, retrying, waiting and moving
+//! on by the rules of [`rules::decide`], and reports every attempt.
+//!
+//! It knows failures and order, nothing about JSON or terminals: answer text
+//! and attempt results go to a [`Reporter`]; the command decides what to print
+//! and what to record.
+
+pub mod plan;
+pub mod rules;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use plan::{Plan, Planned};
+use rules::{AttemptState, Decision};
+
+use crate::money::Usd;
+use crate::profile::Settings;
+use crate::provider::http::{self, Timeouts};
+use crate::provider::types::{ChatRequest, FinishReason, Params, StreamEvent, Usage};
+use crate::provider::{Call, ErrorKind, ProviderError};
+use crate::signal::Cancel;
+
+/// One request sent to one model, and how it ended.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// 1-based count across the whole request.
+    pub number: u32,
+    /// Position of the model in the plan.
+    pub index: usize,
+    /// 1 for the first try on this model, 2 for its first retry, …
+    pub try_no: u32,
+    pub label: String,
+    pub alias: Option<String>,
+    pub provider: String,
+    pub model: String,
+    pub health_key: String,
+    pub started: SystemTime,
+    pub latency: Duration,
+    pub ttft: Option<Duration>,
+    pub result: Result<(), ProviderError>,
+    /// The key could not be resolved: a setup problem, nothing was sent.
+    pub setup_error: bool,
+    /// Made to fail by `route drill`: nothing was sent, nothing is recorded.
+    pub forced: bool,
+    pub usage: Option<Usage>,
+    pub served_model: Option<String>,
+    pub provider_cost: Option<f64>,
+    pub finish: Option<FinishReason>,
+    /// Our figure; `None` when the price is unknown.
+    pub cost: Option<Usd>,
+    /// Answer text was shown before the attempt ended.
+    pub printed: bool,
+    /// The text this attempt produced (complete only when it succeeded).
+    pub text: String,
+    /// The router's decision after a failure.
+    pub decision: Option<Decision>,
+    /// The provider's Retry-After deadline, remembered for later runs.
+    pub retry_after_until: Option<SystemTime>,
+}
+
+impl Attempt {
+    pub fn outcome(&self) -> &'static str {
+        match &self.result {
+            Ok(()) => "ok",
+            Err(e) if e.kind == ErrorKind::Cancelled => "cancelled",
+            Err(e) if e.kind == ErrorKind::Incomplete || self.printed => "incomplete",
+            Err(_) => "error",
+        }
+    }
+
+    pub fn error(&self) -> Option<&ProviderError> {
+        self.result.as_ref().err()
+    }
+}
+
+/// How the request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The attempt at this position of `attempts` answered.
+    Answered(usize),
+    /// Every model failed, or the router stopped on a request error.
+    Failed,
+    /// The user interrupted.
+    Cancelled,
+}
+
+/// Receives what the router does, as it does it.
+pub trait Reporter {
+    fn attempt_started(&mut self, _planned: &Planned, _number: u32) {}
+    /// A piece of answer text of the attempt in progress.
+    fn delta(&mut self, _text: &str) {}
+    /// An attempt ended; `next` names the model tried next, if any.
+    fn attempt_finished(&mut self, _attempt: &Attempt, _next: Option<&str>) {}
+    /// The router is about to wait before retrying.
+    fn waiting(&mut self, _attempt: &Attempt, _wait: Duration) {}
+}
+
+/// Everything the router needs besides the plan.
+pub struct Request<'a> {
+    /// The prompt, system prompt, stream flag and the command line's params.
+    pub base: &'a ChatRequest,
+    pub settings: &'a Settings,
+    /// Reads an environment variable, for key sources.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub cancel: &'a Cancel,
+    /// Models forced to fail without sending anything (`route drill`).
+    pub force_fail: &'a dyn Fn(usize) -> bool,
+}
+
+/// The result of a routed request.
+pub struct Routed {
+    pub attempts: Vec<Attempt>,
+    pub outcome: Outcome,
+}
+
+impl Routed {
+    /// The answering attempt.
+    pub fn answer(&self) -> Option<&Attempt> {
+        match self.outcome {
+            Outcome::Answered(i) => self.attempts.get(i),
+            _ => None,
+        }
+    }
+}
+
+/// Runs the plan.
+pub async fn run(plan: &Plan, req: &Request<'_>, reporter: &mut dyn Reporter) -> Routed {
+    let mut attempts: Vec<Attempt> = Vec::new();
+    let mut random = random_source();
+    let mut skip_window_up_to: Option<u64> = None;
+    let count = plan.order.len();
+    let mut index = 0;
+    'models: while index < count {
+        let planned = &plan.order[index];
+        let window = planned.candidate.facts.context_window;
+        if let (Some(limit), Some(w)) = (skip_window_up_to, window) {
+            if w <= limit {
+                index += 1;
+                continue;
+            }
+        }
+        let mut try_no = 0;
+        loop {
+            try_no += 1;
+            let number = u32::try_from(attempts.len() + 1).unwrap_or(u32::MAX);
+            reporter.attempt_started(planned, number);
+            let mut attempt = attempt_once(planned, index, number, try_no, req, reporter).await;
+            let another = (index + 1..count).any(|i| {
+                skip_window_up_to.is_none()
+                    || plan.order[i].candidate.facts.context_window > skip_window_up_to
+            });
+            let Err(error) = &attempt.result else {
+                reporter.attempt_finished(&attempt, None);
+                attempts.push(attempt);
+                return Routed {
+                    outcome: Outcome::Answered(attempts.len() - 1),
+                    attempts,
+                };
+            };
+            let decision = if error.kind == ErrorKind::Cancelled {
+                Decision::Stop
+            } else {
+                let state = AttemptState {
+                    tries: try_no,
+                    another_model: another,
+                    printed: attempt.printed,
+                };
+                rules::decide(error, state, req.settings, random())
+            };
+            attempt.decision = Some(decision);
+            let cancelled = error.kind == ErrorKind::Cancelled;
+            let next_label = match decision {
+                Decision::Retry(_) => Some(planned.candidate.target.label.as_str()),
+                Decision::Next | Decision::NextLargerWindow => plan
+                    .order
+                    .get(index + 1)
+                    .map(|p| p.candidate.target.label.as_str()),
+                Decision::Stop => None,
+            };
+            reporter.attempt_finished(&attempt, next_label);
+            match decision {
+                Decision::Retry(wait) => {
+                    reporter.waiting(&attempt, wait);
+                    attempts.push(attempt);
+                    if req.cancel.sleep(wait).await.is_err() {
+                        return Routed {
+                            attempts,
+                            outcome: Outcome::Cancelled,
+                        };
+                    }
+                }
+                Decision::Next => {
+                    attempts.push(attempt);
+                    break;
+                }
+                Decision::NextLargerWindow => {
+                    attempts.push(attempt);
+                    skip_window_up_to = window.or(skip_window_up_to);
+                    break;
+                }
+                Decision::Stop => {
+                    attempts.push(attempt);
+                    let outcome = if cancelled {
+                        Outcome::Cancelled
+                    } else {
+                        Outcome::Failed
+                    };
+                    return Routed { attempts, outcome };
+                }
+            }
+            if index >= count {
+                break 'models;
+            }
+        }
+        index += 1;
+    }
+    Routed {
+        attempts,
+        outcome: Outcome::Failed,
+    }
+}
+
+async fn attempt_once(
+    planned: &Planned,
+    index: usize,
+    number: u32,
+    try_no: u32,
+    req: &Request<'_>,
+    reporter: &mut dyn Reporter,
+) -> Attempt {
+    let target = &planned.candidate.target;
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let mut attempt = Attempt {
+        number,
+        index,
+        try_no,
+        label: target.label.clone(),
+        alias: target.alias.clone(),
+        provider: target.provider.name.clone(),
+        model: target.model.clone(),
+        health_key: target.health_key(),
+        started,
+        latency: Duration::ZERO,
+        ttft: None,
+        result: Ok(()),
+        setup_error: false,
+        forced: false,
+        usage: None,
+        served_model: None,
+        provider_cost: None,
+        finish: None,
+        cost: None,
+        printed: false,
+        text: String::new(),
+        decision: None,
+        retry_after_until: None,
+    };
+
+    if (req.force_fail)(index) {
+        attempt.forced = true;
+        // A connection failure moves on at once: no retry, no backoff.
+        attempt.result = Err(ProviderError::new(
+            ErrorKind::Connect,
+            "forced to fail by route drill (nothing was sent)",
+        ));
+        return attempt;
+    }
+    let key = match target.provider.key.resolve(req.env) {
+        Ok(key) => key,
+        Err(message) => {
+            attempt.setup_error = true;
+            attempt.result = Err(ProviderError::new(
+                ErrorKind::Auth,
+                format!("no key for provider `{}`: {message}", target.provider.name),
+            ));
+            return attempt;
+        }
+    };
+
+    let params: Params = target.overrides.params.merged_with(&req.base.params);
+    let mut request = ChatRequest {
+        params,
+        ..req.base.clone()
+    };
+    request.params.max_tokens = request.params.max_tokens.or(planned.max_tokens);
+    let adapter = target.provider.kind.adapter();
+    let call = Call {
+        request: &request,
+        provider: &target.provider,
+        model: &target.model,
+        key: key.as_ref(),
+        max_output_tokens: planned.max_tokens,
+    };
+    let result = match adapter.build(&call) {
+        Err(e) => Err(e),
+        Ok(http_request) => {
+            let mut on_event = |event: StreamEvent| match event {
+                StreamEvent::Delta(text) => {
+                    if attempt.ttft.is_none() {
+                        attempt.ttft = Some(clock.elapsed());
+                    }
+                    if !text.is_empty() {
+                        attempt.printed = true;
+                        reporter.delta(&text);
+                        attempt.text.push_str(&text);
+                    }
+                }
+                StreamEvent::ServedModel(m) => attempt.served_model = Some(m),
+                StreamEvent::Usage(u) => attempt.usage = Some(u),
+                StreamEvent::ProviderCost(c) => attempt.provider_cost = Some(c),
+                StreamEvent::Finish(f) => attempt.finish = Some(f),
+                StreamEvent::Reasoning(_) | StreamEvent::Done => {}
+            };
+            let timeouts = Timeouts::from(req.settings);
+            let exchange = http::execute(
+                adapter,
+                http_request,
+                request.stream,
+                timeouts,
+                &mut on_event,
+            );
+            match req.cancel.run(exchange).await {
+                Ok(result) => result,
+                Err(()) => Err(ProviderError::new(ErrorKind::Cancelled, "interrupted")),
+            }
+        }
+    };
+    attempt.latency = clock.elapsed();
+    if let Err(e) = &result {
+        if e.kind == ErrorKind::RateLimit {
+            attempt.retry_after_until = e.retry_after.map(|d| started + d);
+        }
+    }
+    attempt.cost = attempt
+        .usage
+        .as_ref()
+        .and_then(|u| planned.candidate.facts.cost(u));
+    attempt.result = result;
+    attempt
+}
+
+/// A small xorshift generator seeded from the clock and the process id: enough
+/// for jitter and shuffling, and no dependency for it.
+pub fn random_source() -> impl FnMut() -> f64 {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    #[allow(clippy::cast_possible_truncation)]
+    let mut state = (nanos as u64) ^ (u64::from(std::process::id()) << 32) | 1;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        #[allow(clippy::cast_precision_loss)]
+        let f = (state >> 11) as f64 / (1u64 << 53) as f64;
+        f
+    }
+}

@@ -1,0 +1,90 @@
+//! Token counts before sending.
+//!
+//! `route cost estimate` counts OpenAI models' tokens exactly with their own
+//! tokenizer (tiktoken-rs: o200k_base for gpt-4o and later, cl100k_base for
+//! older models). For other providers, whose tokenizers are not public, and
+//! for the pre-flight checks of every `ask` (which must not pay for loading a
+//! tokenizer), the estimate is one token per four bytes, rounded up: close
+//! for English and code with BPE tokenizers, and high for most other text.
+
+/// Estimated tokens of a text (four bytes a token).
+pub fn estimate(text: &str) -> u64 {
+    u64::try_from(text.len().div_ceil(4)).unwrap_or(u64::MAX)
+}
+
+/// Estimated tokens of a request: system prompt, prompt, and a few tokens of
+/// message framing.
+pub fn estimate_request(system: Option<&str>, prompt: &str) -> u64 {
+    estimate(prompt) + system.map_or(0, estimate) + FRAMING
+}
+
+/// Tokens of message framing (roles, separators) per request.
+const FRAMING: u64 = 8;
+
+/// How a count was made, for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// The model's own tokenizer.
+    Exact(&'static str),
+    /// Four bytes a token.
+    Approximate,
+}
+
+/// Counts a request's tokens for a model: exactly for OpenAI models whose
+/// tokenizer is known, approximately otherwise.
+pub fn count_request(
+    provider_kind: &str,
+    model: &str,
+    system: Option<&str>,
+    prompt: &str,
+) -> (u64, Method) {
+    if matches!(provider_kind, "openai" | "azure") {
+        if let Some((name, bpe)) = openai_tokenizer(model) {
+            let n = |t: &str| u64::try_from(bpe.encode_ordinary(t).len()).unwrap_or(u64::MAX);
+            return (
+                n(prompt) + system.map_or(0, n) + FRAMING,
+                Method::Exact(name),
+            );
+        }
+    }
+    (estimate_request(system, prompt), Method::Approximate)
+}
+
+fn openai_tokenizer(model: &str) -> Option<(&'static str, &'static tiktoken_rs::CoreBPE)> {
+    // Strip an OpenRouter-style `openai/` prefix.
+    let model = model.strip_prefix("openai/").unwrap_or(model);
+    let tokenizer = tiktoken_rs::tokenizer::get_tokenizer(model)?;
+    let bpe = tiktoken_rs::bpe_for_tokenizer(tokenizer).ok()?;
+    let name = match tokenizer {
+        tiktoken_rs::tokenizer::Tokenizer::O200kBase => "o200k_base",
+        tiktoken_rs::tokenizer::Tokenizer::Cl100kBase => "cl100k_base",
+        _ => "tiktoken",
+    };
+    Some((name, bpe))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_up() {
+        assert_eq!(estimate(""), 0);
+        assert_eq!(estimate("abc"), 1);
+        assert_eq!(estimate("abcdefgh"), 2);
+        assert_eq!(estimate_request(Some("be brief"), "hello"), 2 + 2 + 8);
+    }
+
+    #[test]
+    fn exact_for_openai_models() {
+        // "hello world" is two tokens in o200k_base.
+        assert_eq!(
+            count_request("openai", "gpt-4o", None, "hello world"),
+            (2 + FRAMING, Method::Exact("o200k_base"))
+        );
+        assert_eq!(
+            count_request("anthropic", "claude-sonnet-4-5", None, "hello world").1,
+            Method::Approximate
+        );
+    }
+}

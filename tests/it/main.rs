@@ -1,0 +1,6 @@
+//! The one integration-test binary: each module drives the real `route`
+//! binary against local mock providers (dev/mock) speaking each provider's
+//! wire format.
+
+mod ask;
+mod support;
