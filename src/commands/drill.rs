@@ -52,7 +52,9 @@ pub fn drill(args: &DrillArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         .map(|t| {
             let f = facts(t, &catalog).0;
             Planned {
-                max_tokens: Some(f.max_output_tokens.unwrap_or(64).min(64)),
+                // A drill needs a short answer, not a long one.
+                max_tokens: Some(64),
+                asked_max_tokens: Some(64),
                 worst_case: None,
                 candidate: Candidate {
                     target: t.clone(),

@@ -118,6 +118,9 @@ pub struct Planned {
     pub candidate: Candidate,
     /// `max_tokens` to send: the user's, else the model's max output.
     pub max_tokens: Option<u64>,
+    /// `max_tokens` as the user or the profile gave it: what the context
+    /// window must hold besides the prompt.
+    pub asked_max_tokens: Option<u64>,
     /// Input at the estimate plus the whole output allowance, when priced.
     pub worst_case: Option<Usd>,
 }
@@ -164,9 +167,8 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     let mut planned: Vec<Planned> = candidates
         .into_iter()
         .map(|c| {
-            let max = max_tokens
-                .or(c.target.overrides.params.max_tokens)
-                .or(c.facts.max_output_tokens);
+            let asked = max_tokens.or(c.target.overrides.params.max_tokens);
+            let max = asked.or(c.facts.max_output_tokens);
             let worst = c.facts.cost(&Usage {
                 input_tokens: estimated_input_tokens,
                 output_tokens: max.unwrap_or(4096),
@@ -175,6 +177,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             Planned {
                 candidate: c,
                 max_tokens: max,
+                asked_max_tokens: asked,
                 worst_case: worst,
             }
         })
@@ -234,7 +237,7 @@ fn order(planned: &mut [Planned], strategy: Strategy, random: &mut dyn FnMut() -
 
 fn hard_skip(p: &Planned, input: u64, budget: &Budget, spent: Spent) -> Option<Skip> {
     if let Some(window) = p.candidate.facts.context_window {
-        let needed = input + p.max_tokens.unwrap_or(0);
+        let needed = input + p.asked_max_tokens.unwrap_or(0);
         if needed > window {
             return Some(Skip::ContextWindow { window, needed });
         }

@@ -3,4 +3,5 @@
 //! wire format.
 
 mod ask;
+mod router;
 mod support;

@@ -155,3 +155,30 @@ pub(crate) fn closed_port() -> u16 {
     drop(listener);
     port
 }
+
+/// A `route` process left running, for signals and pipes.
+pub(crate) fn spawn(env: &TestEnv, args: &[&str]) -> std::process::Child {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_route"));
+    cmd.env_clear();
+    for (k, v) in &env.vars {
+        cmd.env(k, v);
+    }
+    cmd.args(args)
+        .current_dir(env.dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd.spawn().expect("spawn route")
+}
+
+/// The ledger's rows as (label, outcome, error_kind) in insertion order.
+pub(crate) fn ledger_rows(env: &TestEnv) -> Vec<(String, String, Option<String>)> {
+    let conn = rusqlite::Connection::open(env.data_dir().join("ledger.db")).expect("open ledger");
+    let mut stmt = conn
+        .prepare("SELECT label, outcome, error_kind FROM attempts ORDER BY id")
+        .expect("query ledger");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
