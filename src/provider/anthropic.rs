@@ -1,0 +1,913 @@
+//! Anthropic's Messages API: `POST {base_url}/v1/messages`, streamed as named
+//! server-sent events that end with `message_stop`.
+//!
+//! - Request and response: <https://docs.anthropic.com/en/api/messages>
+//! - Streaming events: <https://docs.anthropic.com/en/docs/build-with-claude/streaming>
+//! - Errors (types, 529, errors inside a stream): <https://docs.anthropic.com/en/api/errors>
+//! - The `anthropic-version` header: <https://docs.anthropic.com/en/api/versioning>
+//! - Cache fields of `usage`: <https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching>
+//! - Thinking blocks: <https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking>
+//!
+//! Usage is normalised on the way out: Anthropic's `input_tokens` are only the
+//! uncached remainder of the prompt, so cache reads and cache writes are added
+//! back to make `input_tokens` everything the prompt was billed for.
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
+use super::types::{FinishReason, StreamEvent, Usage};
+use super::{Adapter, Call, HttpRequest, StreamDecoder, sse};
+
+/// The API version sent when the profile names none (`api_version`).
+pub const DEFAULT_API_VERSION: &str = "2023-06-01";
+
+/// `max_tokens` is required by the Messages API; this is sent when neither
+/// the user nor the catalog gives one.
+pub const DEFAULT_MAX_TOKENS: u64 = 4096;
+
+pub struct Anthropic;
+
+impl Adapter for Anthropic {
+    fn build(&self, call: &Call<'_>) -> Result<HttpRequest, ProviderError> {
+        let mut headers = super::json_headers();
+        if let Some(key) = call.key {
+            headers.insert("x-api-key", super::secret_header(key.expose())?);
+        }
+        let version = call
+            .provider
+            .api_version
+            .as_deref()
+            .unwrap_or(DEFAULT_API_VERSION);
+        let version = HeaderValue::from_str(version).map_err(|_| {
+            ProviderError::new(
+                ErrorKind::BadRequest,
+                format!(
+                    "providers.{}: api_version `{version}` is not a valid header value",
+                    call.provider.name
+                ),
+            )
+        })?;
+        headers.insert("anthropic-version", version);
+        // Last, so that a profile can add `anthropic-beta` or override the version.
+        super::extra_headers(&mut headers, call.provider)?;
+        Ok(HttpRequest {
+            url: format!("{}/v1/messages", call.provider.base_url),
+            headers,
+            body: body(call),
+        })
+    }
+
+    fn parse_body(&self, body: &[u8]) -> Result<Vec<StreamEvent>, ProviderError> {
+        parse_body(body)
+    }
+
+    fn parse_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderError {
+        parse_error(status, headers, body)
+    }
+
+    fn decoder(&self) -> Box<dyn StreamDecoder> {
+        Box::new(Decoder::default())
+    }
+}
+
+/// The JSON body of a Messages request.
+fn body(call: &Call<'_>) -> Vec<u8> {
+    let req = call.request;
+    let p = &req.params;
+    let mut body = Map::new();
+    body.insert("model".into(), json!(call.model));
+    // Required by the API: the user's value, else the model's own limit, else a default.
+    let max_tokens = p
+        .max_tokens
+        .or(call.max_output_tokens.filter(|n| *n > 0))
+        .unwrap_or(DEFAULT_MAX_TOKENS);
+    body.insert("max_tokens".into(), json!(max_tokens));
+    if let Some(system) = &req.system {
+        body.insert("system".into(), json!(system));
+    }
+    body.insert(
+        "messages".into(),
+        json!([{"role": "user", "content": req.prompt}]),
+    );
+    body.insert("stream".into(), json!(req.stream));
+    if let Some(t) = p.temperature {
+        body.insert("temperature".into(), json!(t));
+    }
+    if let Some(t) = p.top_p {
+        body.insert("top_p".into(), json!(t));
+    }
+    if !p.stop.is_empty() {
+        body.insert("stop_sequences".into(), json!(p.stop));
+    }
+    // `p.seed` is deliberately not sent: the Messages API has no seed and
+    // rejects unknown fields with a 400, and a seed set in a chain's shared
+    // params must not break the chain's Anthropic member. Anything in `extra`
+    // is the user's explicit choice and goes through as given.
+    for (k, v) in &p.extra {
+        body.insert(k.clone(), v.clone());
+    }
+    serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
+}
+
+/// A whole message (non-streamed body), also the `message` of `message_start`.
+#[derive(Deserialize, Default)]
+struct Message {
+    /// `"message"` for an answer, `"error"` for an error object.
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    content: Vec<Block>,
+    #[serde(default)]
+    stop_reason: Option<String>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<WireError>,
+}
+
+/// A content block. Tool use, redacted thinking and the rest are not answer text.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Block {
+    Text {
+        #[serde(default)]
+        text: String,
+    },
+    Thinking {
+        #[serde(default)]
+        thinking: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+/// One streamed event, told apart by its `type`. `ping`, `content_block_stop`
+/// and types added later are ignored.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Event {
+    MessageStart {
+        message: Message,
+    },
+    ContentBlockStart {
+        content_block: Block,
+    },
+    ContentBlockDelta {
+        delta: BlockDelta,
+    },
+    MessageDelta {
+        #[serde(default)]
+        delta: MessageDelta,
+        #[serde(default)]
+        usage: Option<WireUsage>,
+    },
+    MessageStop,
+    Error {
+        error: WireError,
+    },
+    #[serde(other)]
+    Unknown,
+}
+
+/// `input_json_delta` (tool arguments), `signature_delta` and `citations_delta`
+/// carry no answer text.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BlockDelta {
+    TextDelta {
+        #[serde(default)]
+        text: String,
+    },
+    ThinkingDelta {
+        #[serde(default)]
+        thinking: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize, Default)]
+struct MessageDelta {
+    #[serde(default)]
+    stop_reason: Option<String>,
+}
+
+/// Anthropic's token counts. Every field may be missing or null; in a stream,
+/// `message_delta` counts are cumulative and replace those of `message_start`.
+#[derive(Deserialize, Default, Clone, Copy)]
+struct WireUsage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+}
+
+impl WireUsage {
+    /// Takes every count `later` carries, keeping the others.
+    fn merge(&mut self, later: &WireUsage) {
+        self.input_tokens = later.input_tokens.or(self.input_tokens);
+        self.output_tokens = later.output_tokens.or(self.output_tokens);
+        self.cache_creation_input_tokens = later
+            .cache_creation_input_tokens
+            .or(self.cache_creation_input_tokens);
+        self.cache_read_input_tokens = later
+            .cache_read_input_tokens
+            .or(self.cache_read_input_tokens);
+    }
+
+    fn normalised(&self) -> Usage {
+        let written = self.cache_creation_input_tokens.unwrap_or(0);
+        let read = self.cache_read_input_tokens.unwrap_or(0);
+        Usage {
+            input_tokens: self.input_tokens.unwrap_or(0) + written + read,
+            // Thinking is billed as output and already counted in it; the
+            // API gives no separate figure for it.
+            output_tokens: self.output_tokens.unwrap_or(0),
+            cached_input_tokens: read,
+            cache_write_tokens: written,
+            reasoning_tokens: 0,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// `{"type":"error","error":{"type":…,"message":…},"request_id":…}`
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: WireError,
+}
+
+fn finish_reason(s: &str) -> FinishReason {
+    match s {
+        "end_turn" | "stop_sequence" => FinishReason::Stop,
+        // Cut short by the context window rather than `max_tokens`: still a length stop.
+        "max_tokens" | "model_context_window_exceeded" => FinishReason::Length,
+        "tool_use" => FinishReason::ToolCalls,
+        "refusal" => FinishReason::ContentFilter,
+        other => FinishReason::Other(other.to_owned()),
+    }
+}
+
+/// The kind an Anthropic error `type` names, if it is one we know.
+fn kind_of_type(kind: &str, message: &str) -> Option<ErrorKind> {
+    Some(match kind {
+        "overloaded_error" => ErrorKind::Overloaded,
+        "rate_limit_error" => ErrorKind::RateLimit,
+        "api_error" => ErrorKind::Server,
+        // A billing problem is this account's, like a missing permission:
+        // another provider may still answer.
+        "authentication_error" | "permission_error" | "billing_error" => ErrorKind::Auth,
+        "request_too_large" => ErrorKind::ContextLength,
+        "invalid_request_error" => {
+            // "prompt is too long: 210000 tokens > 200000 maximum"
+            if kind_from_message(message) == Some(ErrorKind::ContextLength) {
+                ErrorKind::ContextLength
+            } else {
+                ErrorKind::BadRequest
+            }
+        }
+        "not_found_error" => ErrorKind::BadRequest,
+        _ => return None,
+    })
+}
+
+/// Classifies an Anthropic error object; `status` is `None` inside a stream.
+fn classify(status: Option<u16>, error: &WireError) -> ProviderError {
+    let message = error
+        .message
+        .clone()
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "no message".into());
+    let by_type = error
+        .kind
+        .as_deref()
+        .and_then(|k| kind_of_type(k, &message));
+    let kind = match (status, by_type) {
+        // 529 is Anthropic's "overloaded" whatever the body says.
+        (Some(529), _) => ErrorKind::Overloaded,
+        (_, Some(kind)) => kind,
+        (Some(s), None) => match ErrorKind::from_status(s) {
+            ErrorKind::BadRequest => kind_from_message(&message).unwrap_or(ErrorKind::BadRequest),
+            k => k,
+        },
+        (None, None) => kind_from_message(&message).unwrap_or(ErrorKind::Server),
+    };
+    ProviderError {
+        kind,
+        status,
+        retry_after: None,
+        timeout: None,
+        message,
+    }
+}
+
+fn parse_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderError {
+    let error = match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) => classify(Some(status), &b.error),
+        Err(_) => {
+            // Not Anthropic's shape: a proxy's page, or Cloudflare's 413.
+            let text = super::snippet(body);
+            let message = if text.is_empty() {
+                format!("HTTP {status} with an empty body")
+            } else {
+                text
+            };
+            let kind = match ErrorKind::from_status(status) {
+                ErrorKind::BadRequest => {
+                    kind_from_message(&message).unwrap_or(ErrorKind::BadRequest)
+                }
+                k => k,
+            };
+            ProviderError::http(status, kind, message)
+        }
+    };
+    error.with_retry_after(retry_after(headers))
+}
+
+fn parse_body(body: &[u8]) -> Result<Vec<StreamEvent>, ProviderError> {
+    let m: Message = super::from_json("message", body)?;
+    if let Some(error) = &m.error {
+        return Err(classify(None, error));
+    }
+    if m.kind.as_deref() != Some("message") && m.content.is_empty() {
+        return Err(ProviderError::invalid(format!(
+            "the answer is not a message: {}",
+            super::snippet(body)
+        )));
+    }
+    let mut out = Vec::new();
+    if let Some(model) = m.model.filter(|m| !m.is_empty()) {
+        out.push(StreamEvent::ServedModel(model));
+    }
+    let mut reasoning = String::new();
+    let mut text = String::new();
+    for block in m.content {
+        match block {
+            Block::Text { text: t } => text.push_str(&t),
+            Block::Thinking { thinking } => reasoning.push_str(&thinking),
+            Block::Other => {}
+        }
+    }
+    if !reasoning.is_empty() {
+        out.push(StreamEvent::Reasoning(reasoning));
+    }
+    out.push(StreamEvent::Delta(text));
+    if let Some(usage) = &m.usage {
+        out.push(StreamEvent::Usage(usage.normalised()));
+    }
+    out.push(StreamEvent::Finish(finish_reason(
+        m.stop_reason.as_deref().unwrap_or("end_turn"),
+    )));
+    out.push(StreamEvent::Done);
+    Ok(out)
+}
+
+/// Streaming decoder: named events from `message_start` to `message_stop`.
+#[derive(Default)]
+struct Decoder {
+    framer: sse::Framer,
+    state: EventState,
+}
+
+#[derive(Default)]
+struct EventState {
+    usage: WireUsage,
+    served_model_sent: bool,
+    done: bool,
+}
+
+impl EventState {
+    fn on_event(
+        &mut self,
+        event: sse::Event<'_>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), ProviderError> {
+        let data = event.data.trim();
+        if self.done || data.is_empty() {
+            return Ok(());
+        }
+        match super::from_json::<Event>("stream event", data.as_bytes())? {
+            Event::MessageStart { message } => {
+                if !self.served_model_sent {
+                    if let Some(model) = message.model.filter(|m| !m.is_empty()) {
+                        out.push(StreamEvent::ServedModel(model));
+                        self.served_model_sent = true;
+                    }
+                }
+                if let Some(usage) = &message.usage {
+                    self.usage.merge(usage);
+                    out.push(StreamEvent::Usage(self.usage.normalised()));
+                }
+            }
+            Event::ContentBlockStart { content_block } => match content_block {
+                Block::Text { text } if !text.is_empty() => out.push(StreamEvent::Delta(text)),
+                Block::Thinking { thinking } if !thinking.is_empty() => {
+                    out.push(StreamEvent::Reasoning(thinking));
+                }
+                _ => {}
+            },
+            Event::ContentBlockDelta { delta } => match delta {
+                BlockDelta::TextDelta { text } if !text.is_empty() => {
+                    out.push(StreamEvent::Delta(text))
+                }
+                BlockDelta::ThinkingDelta { thinking } if !thinking.is_empty() => {
+                    out.push(StreamEvent::Reasoning(thinking));
+                }
+                _ => {}
+            },
+            Event::MessageDelta { delta, usage } => {
+                if let Some(reason) = delta.stop_reason {
+                    out.push(StreamEvent::Finish(finish_reason(&reason)));
+                }
+                if let Some(usage) = &usage {
+                    self.usage.merge(usage);
+                    out.push(StreamEvent::Usage(self.usage.normalised()));
+                }
+            }
+            Event::MessageStop => {
+                self.done = true;
+                out.push(StreamEvent::Done);
+            }
+            Event::Error { error } => return Err(classify(None, &error)),
+            Event::Unknown => {}
+        }
+        Ok(())
+    }
+}
+
+impl StreamDecoder for Decoder {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
+        let state = &mut self.state;
+        self.framer.feed(bytes, &mut |e| state.on_event(e, out))
+    }
+
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
+        // No implied end: without `message_stop` the answer is incomplete.
+        let state = &mut self.state;
+        self.framer
+            .finish(&mut |e| state.on_event(e, out))
+            .map_err(cut_short)
+    }
+}
+
+/// The framer hands over a last event that no blank line ended; if it does
+/// not parse, the body was cut inside it: the answer is incomplete, not malformed.
+fn cut_short(e: ProviderError) -> ProviderError {
+    if e.kind == ErrorKind::InvalidResponse {
+        ProviderError::new(
+            ErrorKind::Incomplete,
+            format!("the stream ended inside an event ({})", e.message),
+        )
+    } else {
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{ApiKey, KeySource, Provider};
+    use crate::provider::ProviderKind;
+    use crate::provider::types::{ChatRequest, Params};
+
+    /// A streamed answer with a thinking block and prompt-cache usage.
+    const STREAM: &str = include_str!("../../tests/fixtures/anthropic/stream.sse");
+    /// A stream that fails with `overloaded_error` after some text.
+    const ERROR_STREAM: &str = include_str!("../../tests/fixtures/anthropic/error.sse");
+    /// A non-streamed answer with a thinking block.
+    const MESSAGE: &str = include_str!("../../tests/fixtures/anthropic/message.json");
+
+    fn decode(chunks: &[&[u8]]) -> Result<Vec<StreamEvent>, ProviderError> {
+        let mut d = Decoder::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            d.feed(c, &mut out)?;
+        }
+        d.finish(&mut out)?;
+        Ok(out)
+    }
+
+    fn text(events: &[StreamEvent]) -> String {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Delta(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn reasoning(events: &[StreamEvent]) -> String {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Reasoning(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn last_usage(events: &[StreamEvent]) -> Option<Usage> {
+        events.iter().rev().find_map(|e| match e {
+            StreamEvent::Usage(u) => Some(*u),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn decodes_fixture_whole() {
+        let events = decode(&[STREAM.as_bytes()]).unwrap();
+        assert_eq!(text(&events), "Hello! How can I help?");
+        assert_eq!(reasoning(&events), "The user greets me; answer briefly.");
+        assert_eq!(events.last(), Some(&StreamEvent::Done));
+        assert_eq!(
+            events.first(),
+            Some(&StreamEvent::ServedModel(
+                "claude-sonnet-4-5-20250929".into()
+            ))
+        );
+        assert!(events.contains(&StreamEvent::Finish(FinishReason::Stop)));
+        // input = 25 uncached + 100 written + 2000 read; output from message_delta.
+        assert_eq!(
+            last_usage(&events),
+            Some(Usage {
+                input_tokens: 2125,
+                output_tokens: 42,
+                cached_input_tokens: 2000,
+                cache_write_tokens: 100,
+                reasoning_tokens: 0,
+            })
+        );
+    }
+
+    #[test]
+    fn decodes_fixture_at_every_split() {
+        let bytes = STREAM.as_bytes();
+        let whole = decode(&[bytes]).unwrap();
+        for i in 0..=bytes.len() {
+            assert_eq!(
+                decode(&[&bytes[..i], &bytes[i..]]).unwrap(),
+                whole,
+                "split at {i}"
+            );
+        }
+        let chunks: Vec<&[u8]> = bytes.chunks(1).collect();
+        assert_eq!(decode(&chunks).unwrap(), whole, "byte by byte");
+    }
+
+    #[test]
+    fn cut_stream_has_no_done() {
+        // Cut between events: everything before is delivered, and no `Done`.
+        for cut in [
+            STREAM.find("event: message_stop").unwrap(),
+            STREAM.find("event: message_delta").unwrap(),
+        ] {
+            let events = decode(&[&STREAM.as_bytes()[..cut]]).unwrap();
+            assert!(!events.contains(&StreamEvent::Done), "cut at {cut}");
+        }
+        // Cut at every point before the end marker is complete: never `Done`,
+        // and an event cut in half is `incomplete`, not a malformed answer.
+        let end = STREAM.rfind("}").unwrap();
+        for cut in 0..=end {
+            let bytes = &STREAM.as_bytes()[..cut];
+            let mut d = Decoder::default();
+            let mut out = Vec::new();
+            let fed = d.feed(bytes, &mut out);
+            assert!(fed.is_ok(), "cut at {cut}");
+            if let Err(e) = d.finish(&mut out) {
+                assert_eq!(e.kind, ErrorKind::Incomplete, "cut at {cut}: {e}");
+            }
+            assert!(!out.contains(&StreamEvent::Done), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn error_event_is_typed_at_every_split() {
+        let bytes = ERROR_STREAM.as_bytes();
+        for i in 0..=bytes.len() {
+            let err = decode(&[&bytes[..i], &bytes[i..]]).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Overloaded, "split at {i}");
+            assert_eq!(err.status, None);
+            assert_eq!(err.message, "Overloaded");
+        }
+        // The text before the error still reached the caller.
+        let mut d = Decoder::default();
+        let mut out = Vec::new();
+        assert!(d.feed(bytes, &mut out).is_err());
+        assert_eq!(text(&out), "Hel");
+    }
+
+    #[test]
+    fn in_stream_errors_by_type() {
+        let event = |kind: &str, message: &str| {
+            format!(
+                "event: error\ndata: {{\"type\":\"error\",\"error\":{{\"type\":\"{kind}\",\"message\":\"{message}\"}}}}\n\n"
+            )
+        };
+        let kind = |kind: &str, message: &str| {
+            decode(&[event(kind, message).as_bytes()]).unwrap_err().kind
+        };
+        assert_eq!(kind("rate_limit_error", "slow down"), ErrorKind::RateLimit);
+        assert_eq!(
+            kind("api_error", "Internal server error"),
+            ErrorKind::Server
+        );
+        assert_eq!(
+            kind(
+                "invalid_request_error",
+                "prompt is too long: 210000 tokens > 200000 maximum"
+            ),
+            ErrorKind::ContextLength
+        );
+        assert_eq!(
+            kind("invalid_request_error", "messages: field required"),
+            ErrorKind::BadRequest
+        );
+        assert_eq!(kind("something_new", "Overloaded"), ErrorKind::Overloaded);
+        assert_eq!(kind("something_new", "huh"), ErrorKind::Server);
+    }
+
+    #[test]
+    fn message_delta_usage_replaces_start_counts() {
+        let stream = "event: message_start\n\
+data: {\"type\":\"message_start\",\"message\":{\"model\":\"claude-opus-4-1\",\"content\":[],\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}\n\n\
+event: message_delta\n\
+data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},\"usage\":{\"input_tokens\":12,\"cache_creation_input_tokens\":null,\"output_tokens\":64}}\n\n\
+event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+        let events = decode(&[stream.as_bytes()]).unwrap();
+        assert!(events.contains(&StreamEvent::Finish(FinishReason::Length)));
+        assert_eq!(
+            last_usage(&events),
+            Some(Usage {
+                input_tokens: 17,
+                output_tokens: 64,
+                cached_input_tokens: 5,
+                cache_write_tokens: 0,
+                reasoning_tokens: 0,
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_events_and_data_after_stop_are_ignored() {
+        let stream = "event: future_thing\ndata: {\"type\":\"future_thing\",\"x\":1}\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\"}}\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"ok\"}}\n\n\
+event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"}}\n\n\
+event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"late\"}}\n\n";
+        let events = decode(&[stream.as_bytes()]).unwrap();
+        assert_eq!(
+            events,
+            vec![
+                StreamEvent::Delta("ok".into()),
+                StreamEvent::Finish(FinishReason::ToolCalls),
+                StreamEvent::Done,
+            ]
+        );
+    }
+
+    #[test]
+    fn whole_body() {
+        let events = parse_body(MESSAGE.as_bytes()).unwrap();
+        assert_eq!(
+            events,
+            vec![
+                StreamEvent::ServedModel("claude-sonnet-4-5-20250929".into()),
+                StreamEvent::Reasoning("A greeting; keep it short.".into()),
+                StreamEvent::Delta("Hi! My name is Claude.".into()),
+                StreamEvent::Usage(Usage {
+                    input_tokens: 3895,
+                    output_tokens: 503,
+                    cached_input_tokens: 1800,
+                    cache_write_tokens: 0,
+                    reasoning_tokens: 0,
+                }),
+                StreamEvent::Finish(FinishReason::Length),
+                StreamEvent::Done,
+            ]
+        );
+        let refused = br#"{"type":"message","model":"m","content":[],"stop_reason":"refusal","usage":{"input_tokens":3,"output_tokens":0}}"#;
+        assert!(
+            parse_body(refused)
+                .unwrap()
+                .contains(&StreamEvent::Finish(FinishReason::ContentFilter))
+        );
+    }
+
+    #[test]
+    fn error_in_a_200_body() {
+        let body = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_011CSHoEeqs5C35K2UUqR7Fy"}"#;
+        assert_eq!(parse_body(body).unwrap_err().kind, ErrorKind::Overloaded);
+        assert_eq!(
+            parse_body(b"{}").unwrap_err().kind,
+            ErrorKind::InvalidResponse
+        );
+        assert_eq!(
+            parse_body(b"not json").unwrap_err().kind,
+            ErrorKind::InvalidResponse
+        );
+    }
+
+    fn error_body(kind: &str, message: &str) -> Vec<u8> {
+        format!(
+            r#"{{"type":"error","error":{{"type":"{kind}","message":"{message}"}},"request_id":"req_011CSHoEeqs5C35K2UUqR7Fy"}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn error_bodies() {
+        let h = HeaderMap::new();
+        let kind = |status, kind: &str, message: &str| {
+            parse_error(status, &h, &error_body(kind, message)).kind
+        };
+        assert_eq!(
+            kind(
+                400,
+                "invalid_request_error",
+                "prompt is too long: 210000 tokens > 200000 maximum"
+            ),
+            ErrorKind::ContextLength
+        );
+        assert_eq!(
+            kind(400, "invalid_request_error", "max_tokens: Field required"),
+            ErrorKind::BadRequest
+        );
+        assert_eq!(
+            kind(401, "authentication_error", "invalid x-api-key"),
+            ErrorKind::Auth
+        );
+        assert_eq!(kind(403, "permission_error", "no access"), ErrorKind::Auth);
+        assert_eq!(
+            kind(404, "not_found_error", "model: claude-9"),
+            ErrorKind::BadRequest
+        );
+        assert_eq!(
+            kind(
+                413,
+                "request_too_large",
+                "Request exceeds the maximum allowed number of bytes."
+            ),
+            ErrorKind::ContextLength
+        );
+        assert_eq!(
+            kind(
+                429,
+                "rate_limit_error",
+                "Number of request tokens has exceeded your per-minute rate limit"
+            ),
+            ErrorKind::RateLimit
+        );
+        assert_eq!(
+            kind(500, "api_error", "Internal server error"),
+            ErrorKind::Server
+        );
+        assert_eq!(
+            kind(529, "overloaded_error", "Overloaded"),
+            ErrorKind::Overloaded
+        );
+        // 529 is "overloaded" even with a body that does not say so.
+        assert_eq!(parse_error(529, &h, b"").kind, ErrorKind::Overloaded);
+        assert_eq!(
+            kind(504, "timeout_error", "Request timed out"),
+            ErrorKind::Server
+        );
+        assert_eq!(
+            parse_error(502, &h, b"<html>Bad gateway</html>").kind,
+            ErrorKind::Server
+        );
+
+        let e = parse_error(
+            400,
+            &h,
+            &error_body("invalid_request_error", "temperature: out of range"),
+        );
+        assert_eq!(e.status, Some(400));
+        assert_eq!(e.message, "temperature: out of range");
+    }
+
+    #[test]
+    fn retry_after_is_kept() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("12"));
+        let e = parse_error(429, &h, &error_body("rate_limit_error", "slow down"));
+        assert_eq!(e.kind, ErrorKind::RateLimit);
+        assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(12)));
+    }
+
+    fn provider(api_version: Option<&str>) -> Provider {
+        Provider {
+            name: "anthropic".into(),
+            kind: ProviderKind::Anthropic,
+            base_url: "https://api.anthropic.com".into(),
+            key: KeySource::None,
+            headers: vec![("anthropic-beta".into(), "output-128k-2025-02-19".into())],
+            api_version: api_version.map(str::to_owned),
+        }
+    }
+
+    fn json_body(req: &HttpRequest) -> Value {
+        serde_json::from_slice(&req.body).unwrap()
+    }
+
+    #[test]
+    fn request_url_headers_and_body() {
+        let provider = provider(None);
+        let key = ApiKey::new("sk-ant-secret".into());
+        let mut params = Params::default();
+        params.set("temperature", json!(0.2)).unwrap();
+        params.set("top_p", json!(0.9)).unwrap();
+        params.set("stop", json!(["END"])).unwrap();
+        params.set("seed", json!(7)).unwrap();
+        params.set("top_k", json!(40)).unwrap();
+        let request = ChatRequest {
+            system: Some("Be brief.".into()),
+            prompt: "Hi".into(),
+            params,
+            stream: true,
+        };
+        let call = Call {
+            request: &request,
+            provider: &provider,
+            model: "claude-sonnet-4-5-20250929",
+            key: Some(&key),
+            max_output_tokens: Some(64_000),
+        };
+        let req = Anthropic.build(&call).unwrap();
+        assert_eq!(req.url, "https://api.anthropic.com/v1/messages");
+        assert_eq!(req.headers["x-api-key"], "sk-ant-secret");
+        assert!(req.headers["x-api-key"].is_sensitive());
+        assert!(req.headers.get("authorization").is_none());
+        assert_eq!(req.headers["anthropic-version"], DEFAULT_API_VERSION);
+        assert_eq!(req.headers["anthropic-beta"], "output-128k-2025-02-19");
+        assert_eq!(req.headers["content-type"], "application/json");
+        assert!(!format!("{req:?}").contains("sk-ant-secret"));
+        assert_eq!(
+            json_body(&req),
+            json!({
+                "model": "claude-sonnet-4-5-20250929",
+                "max_tokens": 64000,
+                "system": "Be brief.",
+                "messages": [{"role": "user", "content": "Hi"}],
+                "stream": true,
+                "temperature": 0.2,
+                "top_p": 0.9,
+                "stop_sequences": ["END"],
+                "top_k": 40
+            })
+        );
+    }
+
+    #[test]
+    fn max_tokens_is_always_sent() {
+        let provider = provider(Some("2024-01-01"));
+        let mut request = ChatRequest {
+            prompt: "Hi".into(),
+            ..ChatRequest::default()
+        };
+        let build = |request: &ChatRequest, max_output_tokens| {
+            let call = Call {
+                request,
+                provider: &provider,
+                model: "claude-haiku-4-5",
+                key: None,
+                max_output_tokens,
+            };
+            Anthropic.build(&call).unwrap()
+        };
+        let req = build(&request, None);
+        let body = json_body(&req);
+        assert_eq!(body["max_tokens"], json!(DEFAULT_MAX_TOKENS));
+        assert_eq!(body["stream"], json!(false));
+        assert!(body.get("system").is_none());
+        assert!(body.get("seed").is_none());
+        assert_eq!(req.headers["anthropic-version"], "2024-01-01");
+        assert!(req.headers.get("x-api-key").is_none());
+
+        assert_eq!(
+            json_body(&build(&request, Some(8192)))["max_tokens"],
+            json!(8192)
+        );
+        request.params.max_tokens = Some(100);
+        assert_eq!(
+            json_body(&build(&request, Some(8192)))["max_tokens"],
+            json!(100)
+        );
+    }
+}
