@@ -461,20 +461,7 @@ impl StreamDecoder for Decoder {
         let state = &mut self.state;
         self.framer
             .finish(&mut |e| state.on_event(e, out))
-            .map_err(cut_short)
-    }
-}
-
-/// The framer hands over a last event that no blank line ended; if it does
-/// not parse, the body was cut inside it: the answer is incomplete, not malformed.
-fn cut_short(e: ProviderError) -> ProviderError {
-    if e.kind == ErrorKind::InvalidResponse {
-        ProviderError::new(
-            ErrorKind::Incomplete,
-            format!("the stream ended inside an event ({})", e.message),
-        )
-    } else {
-        e
+            .map_err(super::cut_short)
     }
 }
 

@@ -189,15 +189,7 @@ pub async fn execute(
         done |= event == StreamEvent::Done;
         on_event(event);
     }
-    // A tail that does not parse at the end of the body is a stream cut
-    // inside an event.
-    finished.map_err(|e| match e.kind {
-        ErrorKind::InvalidResponse => ProviderError::new(
-            ErrorKind::Incomplete,
-            format!("the stream ended inside an event ({})", e.message),
-        ),
-        _ => e,
-    })?;
+    finished?;
     if done {
         Ok(())
     } else {

@@ -217,3 +217,16 @@ pub(crate) fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
     text.trim().replace(['\n', '\r'], " ")
 }
+
+/// A tail that does not parse when the body ends is a stream cut inside an
+/// event: incomplete (the router moves on), not malformed (it would retry).
+pub(crate) fn cut_short(e: ProviderError) -> ProviderError {
+    if e.kind == ErrorKind::InvalidResponse {
+        ProviderError::new(
+            ErrorKind::Incomplete,
+            format!("the stream ended inside an event ({})", e.message),
+        )
+    } else {
+        e
+    }
+}

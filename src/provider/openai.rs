@@ -362,7 +362,9 @@ impl StreamDecoder for Decoder {
 
     fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
         let state = &mut self.state;
-        self.framer.finish(&mut |e| state.on_event(e, out))?;
+        self.framer
+            .finish(&mut |e| state.on_event(e, out))
+            .map_err(super::cut_short)?;
         // Some compatible servers close after the finish reason without
         // `[DONE]`; a finish reason is the model's own end marker too.
         if !state.done && state.finished {
@@ -431,7 +433,8 @@ mod tests {
         let events = decode(&[&STREAM.as_bytes()[..at]]).unwrap();
         assert!(!events.contains(&StreamEvent::Done));
         // Cut inside an event: the tail does not parse.
-        assert!(decode(&[&STREAM.as_bytes()[..at + 40]]).is_err());
+        let err = decode(&[&STREAM.as_bytes()[..at + 40]]).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Incomplete);
     }
 
     #[test]
