@@ -3,5 +3,7 @@
 //! wire format.
 
 mod ask;
+mod compare;
+mod providers;
 mod router;
 mod support;
