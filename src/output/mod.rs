@@ -3,6 +3,7 @@
 //! never with `NO_COLOR`.
 
 pub mod json;
+pub mod progress;
 pub mod summary;
 pub mod table;
 

@@ -4,6 +4,9 @@
 
 mod ask;
 mod compare;
+mod generated;
+mod init;
+mod models;
 mod providers;
 mod router;
 mod support;
