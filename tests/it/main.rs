@@ -4,6 +4,7 @@
 
 mod ask;
 mod compare;
+mod cost;
 mod generated;
 mod init;
 mod models;

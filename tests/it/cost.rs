@@ -1,0 +1,277 @@
+//! The ledger, `route cost` and budgets end to end (issue 4).
+
+use crate::support::{Answer, MockServer, Reply, Script, TestEnv, ledger_rows, provider};
+
+/// One priced model `m` (gpt-4o-mini, in the built-in catalog) on a mock.
+fn setup(server: &MockServer, extra: &str) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.env("MOCK_KEY", "k");
+    env.profile(&format!(
+        "{extra}\n{}[models.m]\nprovider = \"mock\"\nmodel = \"gpt-4o-mini\"\n[models.priced]\nprovider = \"mock\"\nmodel = \"custom\"\ninput_cost = 2.0\noutput_cost = 10.0\n",
+        provider("mock", "openai", server)
+    ));
+    env
+}
+
+fn usage(input: u64, output: u64) -> Script {
+    Script::always(Reply::Answer(Answer {
+        input_tokens: input,
+        output_tokens: Some(output),
+        ..Answer::new("answer")
+    }))
+}
+
+#[test]
+fn each_attempt_is_a_ledger_row_with_its_figures() {
+    let server = MockServer::start(Script::new(vec![
+        Reply::status(500),
+        Reply::Answer(Answer {
+            input_tokens: 100,
+            output_tokens: Some(20),
+            ..Answer::new("ok")
+        }),
+    ]));
+    let env = setup(&server, "[settings]\nretries = 1\nbackoff = \"10ms\"");
+    env.run(&["ask", "--tag", "t1", "-m", "priced", "hi"])
+        .expect_code(0);
+    let conn = rusqlite::Connection::open(env.data_dir().join("ledger.db")).unwrap();
+    let rows: Vec<(i64, String, Option<i64>, Option<i64>, Option<i64>, Option<String>, Option<String>, Option<String>)> = conn
+        .prepare("SELECT attempt, outcome, http_status, input_tokens, cost, tag, catalog_version, prompt FROM attempts ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0].0, rows[0].1.as_str(), rows[0].2),
+        (1, "error", Some(500))
+    );
+    assert_eq!(
+        (rows[1].0, rows[1].1.as_str(), rows[1].3),
+        (2, "ok", Some(100))
+    );
+    // 100 × $2/1M + 20 × $10/1M = $0.0004 = 400,000,000 picodollars.
+    assert_eq!(rows[1].4, Some(400_000_000));
+    assert_eq!(rows[1].5.as_deref(), Some("t1"));
+    assert!(
+        rows[1]
+            .6
+            .as_deref()
+            .is_some_and(|v| v.starts_with("builtin-"))
+    );
+    assert_eq!(
+        rows[1].7, None,
+        "prompts are not stored unless the profile says so"
+    );
+}
+
+#[test]
+fn store_text_keeps_prompt_and_answer() {
+    let server = MockServer::start(Script::always(Reply::Answer(Answer::new("stored answer"))));
+    let env = setup(&server, "[ledger]\nstore_text = true");
+    env.run(&["ask", "-m", "m", "the prompt"]).expect_code(0);
+    let conn = rusqlite::Connection::open(env.data_dir().join("ledger.db")).unwrap();
+    let (p, a): (String, String) = conn
+        .query_row("SELECT prompt, answer FROM attempts", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((p.as_str(), a.as_str()), ("the prompt", "stored answer"));
+}
+
+#[test]
+fn no_log_records_nothing() {
+    let server = MockServer::start(Script::default());
+    let env = setup(&server, "");
+    env.run(&["ask", "--no-log", "-m", "m", "hi"])
+        .expect_code(0);
+    assert!(!env.data_dir().join("ledger.db").exists());
+}
+
+#[test]
+fn cost_by_model_totals_equal_the_ask_costs() {
+    let server = MockServer::start(usage(1234, 567));
+    let env = setup(&server, "");
+    let mut sum = 0.0;
+    for model in ["m", "m", "priced"] {
+        let run = env.run(&["ask", "--json", "-m", model, "hi"]);
+        run.expect_code(0);
+        sum += run.json()["cost_usd"].as_f64().unwrap();
+    }
+    let run = env.run(&["cost", "--by", "model", "--format", "json"]);
+    run.expect_code(0);
+    let groups = run.json();
+    let total: f64 = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["cost_usd"].as_f64().unwrap())
+        .sum();
+    assert!((total - sum).abs() < 1e-9, "{total} vs {sum}");
+    let requests: u64 = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(requests, 3);
+}
+
+#[test]
+fn cost_lists_requests_and_parses_as_csv() {
+    let server = MockServer::start(usage(10, 5));
+    let env = setup(&server, "");
+    env.run(&["ask", "-m", "m", "one"]).expect_code(0);
+    env.run(&["ask", "-m", "priced", "two"]).expect_code(0);
+    let json = env.run(&["cost", "--format", "json"]);
+    json.expect_code(0);
+    assert_eq!(json.json().as_array().unwrap().len(), 2);
+    let csv = env.run(&["cost", "--format", "csv"]);
+    csv.expect_code(0);
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", csv.stdout);
+    let columns = lines[0].split(',').count();
+    assert!(
+        lines.iter().all(|l| l.split(',').count() == columns),
+        "{}",
+        csv.stdout
+    );
+    let table = env.run(&["cost"]);
+    table.expect_code(0);
+    assert!(
+        table.stdout.contains("priced") && table.stdout.contains("m"),
+        "{}",
+        table.stdout
+    );
+    assert!(!table.stdout.contains('\x1b'));
+    let limited = env.run(&["cost", "--limit", "1", "--format", "json"]);
+    assert_eq!(limited.json().as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn cost_since_filters_and_rejects_nonsense() {
+    let server = MockServer::start(Script::default());
+    let env = setup(&server, "");
+    env.run(&["ask", "-m", "m", "hi"]).expect_code(0);
+    assert_eq!(
+        env.run(&["cost", "--since", "24h", "--format", "json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        env.run(&["cost", "--since", "2999-01-01", "--format", "json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let bad = env.run(&["cost", "--since", "last tuesday"]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("last tuesday"), "{}", bad.stderr);
+}
+
+#[test]
+fn a_budget_refusal_sends_nothing_and_exits_3() {
+    let server = MockServer::start(Script::default());
+    let env = setup(&server, "[budget]\nper_request = 0.000001");
+    let run = env.run(&["ask", "-m", "priced", "hi"]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("per-request budget"), "{}", run.stderr);
+    assert_eq!(server.request_count(), 0);
+}
+
+#[test]
+fn the_daily_budget_counts_what_was_spent() {
+    let server = MockServer::start(usage(400_000, 100_000));
+    let env = setup(&server, "[budget]\ndaily = 1.0");
+    // The first request's worst case is tiny, so it is sent; what it really
+    // cost (400k × $2/1M + 100k × $10/1M = $1.80) then uses up the day.
+    env.run(&["ask", "--max-tokens", "10", "-m", "priced", "hi"])
+        .expect_code(0);
+    let run = env.run(&["ask", "--max-tokens", "10", "-m", "priced", "hi"]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("daily"), "{}", run.stderr);
+    assert_eq!(server.request_count(), 1);
+    let cost = env.run(&["cost"]);
+    assert!(
+        cost.stdout.contains("$1.80") && cost.stdout.contains("$1.00"),
+        "{}",
+        cost.stdout
+    );
+}
+
+#[test]
+fn an_unwritable_ledger_still_prints_the_answer() {
+    let server = MockServer::start(Script::always(Reply::Answer(Answer::new("still here"))));
+    let mut env = setup(&server, "");
+    // A file where the data folder should be: nothing can be created there.
+    let blocker = env.path().join("not-a-dir");
+    std::fs::write(&blocker, "x").unwrap();
+    env.env(
+        "ROUTE_DATA_DIR",
+        &blocker.join("data").display().to_string(),
+    );
+    let run = env.run(&["ask", "-m", "m", "hi"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "still here\n");
+    assert!(
+        run.stderr.contains("warning") && run.stderr.contains("not recorded"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_corrupt_ledger_still_prints_the_answer() {
+    let server = MockServer::start(Script::always(Reply::Answer(Answer::new("still here"))));
+    let env = setup(&server, "");
+    std::fs::create_dir_all(env.data_dir()).unwrap();
+    std::fs::write(
+        env.data_dir().join("ledger.db"),
+        b"this is not a database at all, just text".repeat(200),
+    )
+    .unwrap();
+    let run = env.run(&["ask", "-m", "m", "hi"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "still here\n");
+    assert!(run.stderr.contains("warning"), "{}", run.stderr);
+}
+
+#[test]
+fn eight_processes_writing_at_once_lose_no_row() {
+    let server = MockServer::start(usage(10, 5));
+    let env = setup(&server, "");
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            let env = &env;
+            s.spawn(move || {
+                for _ in 0..25 {
+                    env.run(&["ask", "--no-stream", "-q", "-m", "m", "hi"])
+                        .expect_code(0);
+                }
+            });
+        }
+    });
+    assert_eq!(ledger_rows(&env).len(), 200);
+    assert_eq!(server.request_count(), 200);
+}
+
+#[test]
+fn estimate_prices_a_prompt_without_sending_it() {
+    let server = MockServer::start(Script::default());
+    let env = setup(&server, "");
+    let run = env.run(&["cost", "estimate", "-m", "m", "-m", "priced", "hello world"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("o200k_base"),
+        "gpt-4o-mini is counted with its tokenizer: {}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("priced"), "{}", run.stdout);
+    assert_eq!(server.request_count(), 0);
+}
