@@ -3,6 +3,7 @@
 //! It is read once ([`load`]), validated into these immutable structures, and
 //! passed by reference; nothing changes it afterwards.
 
+pub mod check;
 pub mod duration;
 pub mod load;
 mod raw;
