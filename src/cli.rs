@@ -167,14 +167,30 @@ pub struct ModelsArgs {
     #[arg(long)]
     pub json: bool,
     /// Send a minimal live request to every model and report reachability and latency
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["catalog", "update_catalog"])]
     pub check: bool,
     /// List the built-in price catalog, optionally filtered by a substring
     #[arg(long, value_name = "FILTER", num_args = 0..=1, default_missing_value = "")]
     pub catalog: Option<String>,
     /// Download a fresh price catalog into the data dir (default: LiteLLM's list)
-    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    #[arg(
+        long,
+        value_name = "URL",
+        num_args = 0..=1,
+        default_missing_value = "",
+        conflicts_with_all = ["catalog", "json"]
+    )]
     pub update_catalog: Option<String>,
+    /// Print the profile's alias and chain names, one per line (for shell completion)
+    #[arg(
+        long,
+        hide = true,
+        value_name = "WHICH",
+        num_args = 0..=1,
+        default_missing_value = "all",
+        value_parser = ["all", "aliases", "chains"]
+    )]
+    pub names: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -226,6 +242,9 @@ pub enum CostCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  route cost estimate -m sonnet -m gpt \"$(cat prompt.txt)\"
+  git diff | route cost estimate -m main --max-tokens 500")]
 pub struct EstimateArgs {
     /// The prompt; stdin, when piped, comes first
     #[arg(value_name = "PROMPT")]

@@ -105,6 +105,8 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     if let Some(answer) = routed.answer() {
         warn_served_model(&printer, answer, &plan);
     }
+    // A snapshot the provider retires within 30 days: a warning at most once a day.
+    super::models::warn_retiring_once(ctx, &printer, &routed, &plan, &catalog);
     if args.json {
         if let Some(json) = AskJson::from_routed(&routed, &request_id) {
             let mut text =
