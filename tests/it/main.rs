@@ -9,5 +9,6 @@ mod generated;
 mod init;
 mod models;
 mod providers;
+mod reliability;
 mod router;
 mod support;

@@ -1,0 +1,156 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'route' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'route'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'route' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile to use (default: <config dir>/route/profile.toml)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('ask', 'ask', [CompletionResultType]::ParameterValue, 'Ask one model, or a fallback chain; the answer streams to stdout')
+            [CompletionResult]::new('compare', 'compare', [CompletionResultType]::ParameterValue, 'Send the same prompt to several models at once, side by side')
+            [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'Show the profile''s aliases and chains, with prices and health')
+            [CompletionResult]::new('cost', 'cost', [CompletionResultType]::ParameterValue, 'Show what requests cost, from the local ledger')
+            [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Exercise every fallback path of a chain for real')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a starter profile from the keys in the environment')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, powershell, elvish)')
+            break
+        }
+        'route;ask' {
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'System prompt')
+            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System prompt')
+            [CompletionResult]::new('--max-tokens', '--max-tokens', [CompletionResultType]::ParameterName, 'Most tokens to generate')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Sampling temperature')
+            [CompletionResult]::new('--temperature', '--temperature', [CompletionResultType]::ParameterName, 'Sampling temperature')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'A provider parameter, passed through (value parsed as JSON when it can be)')
+            [CompletionResult]::new('--option', '--option', [CompletionResultType]::ParameterName, 'A provider parameter, passed through (value parsed as JSON when it can be)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Overrides every timeout of the profile for this request (e.g. 30s)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Model alias, chain, provider/model, or a comma list a,b,c')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model alias, chain, provider/model, or a comma list a,b,c')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'A tag recorded in the ledger, for `route cost --by tag`')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile to use (default: <config dir>/route/profile.toml)')
+            [CompletionResult]::new('--no-stream', '--no-stream', [CompletionResultType]::ParameterName, 'Wait for the whole answer instead of streaming it')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (text, model, usage, cost, attempts) instead of the text')
+            [CompletionResult]::new('--no-log', '--no-log', [CompletionResultType]::ParameterName, 'Do not record this request in the ledger')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (models in order, skips, estimated cost) and send nothing')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'One line per attempt on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'One line per attempt on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary line on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary line on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'route;compare' {
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'System prompt')
+            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System prompt')
+            [CompletionResult]::new('--max-tokens', '--max-tokens', [CompletionResultType]::ParameterName, 'Most tokens to generate')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Sampling temperature')
+            [CompletionResult]::new('--temperature', '--temperature', [CompletionResultType]::ParameterName, 'Sampling temperature')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'A provider parameter, passed through (value parsed as JSON when it can be)')
+            [CompletionResult]::new('--option', '--option', [CompletionResultType]::ParameterName, 'A provider parameter, passed through (value parsed as JSON when it can be)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Overrides every timeout of the profile for this request (e.g. 30s)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'A model to ask (repeatable); a chain stands for its members')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'A model to ask (repeatable); a chain stands for its members')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (default: table)')
+            [CompletionResult]::new('--repeat', '--repeat', [CompletionResultType]::ParameterName, 'Ask each model N times and report median and p95 latency')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Most requests in flight at once (default: all)')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'A tag recorded in the ledger')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile to use (default: <config dir>/route/profile.toml)')
+            [CompletionResult]::new('--no-log', '--no-log', [CompletionResultType]::ParameterName, 'Do not record these requests in the ledger')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'route;models' {
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'List the built-in price catalog, optionally filtered by a substring')
+            [CompletionResult]::new('--update-catalog', '--update-catalog', [CompletionResultType]::ParameterName, 'Download a fresh price catalog into the data dir (default: LiteLLM''s list)')
+            [CompletionResult]::new('--names', '--names', [CompletionResultType]::ParameterName, 'Print the profile''s alias and chain names, one per line (for shell completion)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile to use (default: <config dir>/route/profile.toml)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Send a minimal live request to every model and report reachability and latency')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'route;cost' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only requests since a duration ago (24h, 7d) or a date (2026-11-01)')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Totals per model, provider, alias, tag or day')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most rows to show (newest first)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile to use (default: <config dir>/route/profile.toml)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('estimate', 'estimate', [CompletionResultType]::ParameterValue, 'Count a prompt''s tokens and show what it would cost on each model, sending nothing')
+            break
+        }
+        'route;cost;estimate' {
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'A model to price (repeatable; default: the profile''s default)')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'A model to price (repeatable; default: the profile''s default)')
+            [CompletionResult]::new('--max-tokens', '--max-tokens', [CompletionResultType]::ParameterName, 'The output allowance to price (default: each model''s max output)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile to use (default: <config dir>/route/profile.toml)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'route;drill' {
+            [CompletionResult]::new('--prompt', '--prompt', [CompletionResultType]::ParameterName, 'The prompt sent on each path')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile to use (default: <config dir>/route/profile.toml)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'route;init' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile to use (default: <config dir>/route/profile.toml)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite an existing profile')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Check the existing profile and report every problem at once; write nothing')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'route;completions' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile to use (default: <config dir>/route/profile.toml)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}
