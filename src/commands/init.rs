@@ -155,7 +155,8 @@ fn write_private(path: &Path, text: &str, force: bool) -> Result<(), Error> {
 }
 
 /// `route init --check`: every problem on stdout, `path:line:col: severity: message`,
-/// a count on stderr; exit 2 when there is any.
+/// a count on stderr; exit 2 when there is an error. Warnings alone (a floating
+/// id, an unknown price) exit 0: that profile works.
 fn check_profile(path: &Path, ctx: &Context) -> Result<ExitStatus, Error> {
     if !path.exists() {
         return Err(Error::usage_hint(
@@ -199,7 +200,11 @@ fn check_profile(path: &Path, ctx: &Context) -> Result<ExitStatus, Error> {
         count(errors, "error"),
         count(warnings, "warning")
     ));
-    Ok(ExitStatus::Usage)
+    Ok(if errors > 0 {
+        ExitStatus::Usage
+    } else {
+        ExitStatus::Success
+    })
 }
 
 /// The starter profile's text. `found` is the profile built from the environment (its
