@@ -1,0 +1,177 @@
+//! The ledger's schema, as numbered migrations keyed on `PRAGMA user_version`.
+//!
+//! Migration `n` moves the schema from version `n - 1` to `n`. They run in one
+//! `BEGIN IMMEDIATE` transaction that re-reads the version after taking the write
+//! lock, so two `route` processes that open a fresh ledger at the same moment never
+//! both run migration 1. Never edit a released migration; append a new one.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// The migrations in order: `MIGRATIONS[0]` takes the schema to version 1.
+const MIGRATIONS: &[&str] = &[
+    // 1: one row per attempt, plus the rollups `route cost` reads. Times are unix
+    // milliseconds, money is picodollars (`crate::money::Usd`), so sums are exact.
+    "CREATE TABLE attempts (
+        id                  INTEGER PRIMARY KEY,
+        request_id          TEXT    NOT NULL,
+        group_id            TEXT,
+        attempt             INTEGER NOT NULL,
+        at                  INTEGER NOT NULL,
+        command             TEXT    NOT NULL,
+        profile             TEXT,
+        alias               TEXT,
+        chain               TEXT,
+        label               TEXT    NOT NULL,
+        provider            TEXT    NOT NULL,
+        model               TEXT    NOT NULL,
+        served_model        TEXT,
+        health_key          TEXT    NOT NULL,
+        outcome             TEXT    NOT NULL,
+        error_kind          TEXT,
+        http_status         INTEGER,
+        error_message       TEXT,
+        input_tokens        INTEGER,
+        cached_input_tokens INTEGER,
+        cache_write_tokens  INTEGER,
+        output_tokens       INTEGER,
+        reasoning_tokens    INTEGER,
+        cost                INTEGER,
+        provider_cost       INTEGER,
+        catalog_version     TEXT,
+        ttft_ms             INTEGER,
+        latency_ms          INTEGER NOT NULL,
+        tag                 TEXT,
+        retry_after_until   INTEGER,
+        fallback            INTEGER NOT NULL DEFAULT 0,
+        prompt              TEXT,
+        answer              TEXT,
+        -- The row's `dims` id, and the `Flags` bits computed when it was recorded.
+        dim                 INTEGER NOT NULL,
+        flags               INTEGER NOT NULL
+    );
+    -- `--since` ranges and the newest-first request list.
+    CREATE INDEX attempts_at ON attempts (at);
+    -- Health: the last ok, the failures since it and the last 20 latencies of one
+    -- model are each an index seek (outcome sits between key and time for that).
+    CREATE INDEX attempts_health ON attempts (health_key, outcome, at);
+    -- A request's attempts, in order.
+    CREATE INDEX attempts_request ON attempts (request_id, attempt);
+    -- The attempts of one `compare` run.
+    CREATE INDEX attempts_group ON attempts (group_id) WHERE group_id IS NOT NULL;
+    -- Retry-After deadlines are rare: a small partial index finds the latest at once.
+    CREATE INDEX attempts_retry_after ON attempts (health_key, retry_after_until)
+        WHERE retry_after_until IS NOT NULL;
+
+    -- Every combination of the `--by` keys seen so far: a handful of rows.
+    CREATE TABLE dims (
+        id         INTEGER PRIMARY KEY,
+        provider   TEXT NOT NULL,
+        health_key TEXT NOT NULL,
+        label      TEXT NOT NULL,
+        tag        TEXT
+    );
+    CREATE INDEX dims_key ON dims (health_key, label, tag);
+
+    -- Running totals per 15-minute slot (UTC; every time zone's offset is a
+    -- multiple of 15 minutes, so a slot never straddles a local midnight) and per
+    -- dim, kept in the same transaction as the attempts. `route cost` sums these
+    -- instead of a million attempts. Each column adds up the per-row values of
+    -- `ledger::Flags` and the token and cost columns.
+    CREATE TABLE buckets (
+        slot              INTEGER NOT NULL,
+        dim               INTEGER NOT NULL,
+        requests          INTEGER NOT NULL,
+        model_requests    INTEGER NOT NULL,
+        provider_requests INTEGER NOT NULL,
+        alias_requests    INTEGER NOT NULL,
+        attempts          INTEGER NOT NULL,
+        input_tokens      INTEGER NOT NULL,
+        output_tokens     INTEGER NOT NULL,
+        cost              INTEGER NOT NULL,
+        unknown_costs     INTEGER NOT NULL,
+        answered          INTEGER NOT NULL,
+        fell_back         INTEGER NOT NULL,
+        PRIMARY KEY (slot, dim)
+    ) WITHOUT ROWID;",
+];
+
+/// The schema version this build writes.
+pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// What stopped the migrations.
+#[derive(Debug)]
+pub(crate) enum MigrateError {
+    Sqlite(rusqlite::Error),
+    /// The file was written by a newer `route` with a schema this one does not know.
+    TooNew(i64),
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> Self {
+        MigrateError::Sqlite(e)
+    }
+}
+
+/// The schema version of the open database.
+pub(crate) fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Brings the schema up to [`VERSION`]; a no-op when it already is.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
+    // Cheap check first: an up-to-date ledger takes no write lock on open.
+    match version(conn)? {
+        v if v == VERSION => return Ok(()),
+        v if v > VERSION => return Err(MigrateError::TooNew(v)),
+        _ => {}
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    let current = version(&tx)?;
+    if current > VERSION {
+        return Err(MigrateError::TooNew(current));
+    }
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
+        tx.execute_batch(sql)?;
+        // PRAGMA takes no bound parameters; the value is our own integer.
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_is_idempotent() {
+        // -- Setup
+        let mut conn = Connection::open_in_memory().unwrap();
+        // -- Exec
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        // -- Check
+        assert_eq!(version(&conn).unwrap(), VERSION);
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type IN ('table', 'index')
+                 AND name NOT LIKE 'sqlite_%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 9); // 3 tables, 6 indexes
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA user_version = 99").unwrap();
+        assert!(matches!(migrate(&mut conn), Err(MigrateError::TooNew(99))));
+    }
+}
