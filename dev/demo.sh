@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --quiet --bin route --bin route-mock
+cargo build --quiet --bin route && cargo build --quiet -p route-mock
 bin=target/debug
 
 work=$(mktemp -d)

@@ -86,7 +86,6 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         };
         let mut reporter = AskReporter::new(printer, !args.json, &cancel);
         let routed = router::run(&plan, &router_request, &mut reporter).await;
-        reporter.end_answer(&routed);
         (routed, cancel.status())
     });
 
@@ -341,17 +340,6 @@ impl<'a> AskReporter<'a> {
             self.cancel.fire(ExitStatus::Success);
         }
     }
-
-    /// Ends the answer with a newline, as a terminal expects.
-    fn end_answer(&mut self, routed: &Routed) {
-        if self.to_stdout
-            && routed.answer().is_some()
-            && self.written
-            && self.last_byte != Some(b'\n')
-        {
-            self.write("\n");
-        }
-    }
 }
 
 impl Reporter for AskReporter<'_> {
@@ -368,6 +356,12 @@ impl Reporter for AskReporter<'_> {
     }
 
     fn attempt_finished(&mut self, attempt: &Attempt, next: Option<&str>) {
+        // End the answer's last line before anything else reaches the terminal.
+        if attempt.result.is_ok() && self.to_stdout && self.written && self.last_byte != Some(b'\n')
+        {
+            self.write("\n");
+            self.last_byte = Some(b'\n');
+        }
         if self.printer.verbose {
             self.printer.note(&summary::attempt_line(attempt, next));
         }

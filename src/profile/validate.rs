@@ -32,9 +32,16 @@ impl Source<'_> {
         hint: Option<String>,
     ) -> Error {
         let (line, col) = line_col(self.text, span.start);
+        // The message may quote the profile's values, which may hold any
+        // character: escape control characters so that it stays one line.
+        let message = message.into();
         Error::usage_hint(
-            format!("{}:{line}:{col}: {}", self.path.display(), message.into()),
-            hint,
+            format!(
+                "{}:{line}:{col}: {}",
+                self.path.display(),
+                crate::error::printable(&message)
+            ),
+            hint.map(|h| crate::error::printable(&h).into_owned()),
         )
     }
 }
@@ -79,6 +86,10 @@ pub(super) fn profile(raw: RawProfile, src: &Source<'_>) -> Result<Profile, Erro
         } else if let Some(key) = p.api_key {
             crate::profile::load::check_private(src.path, &name, key.span(), src)?;
             KeySource::Inline(super::ApiKey::new(key.into_inner()))
+        } else if p.base_url.is_some() {
+            // A server of the user's own (llama.cpp, vLLM, a proxy) needs no
+            // key, and must never receive the real provider's key by default.
+            KeySource::None
         } else {
             kind.default_key_source()
         };
