@@ -35,7 +35,18 @@ fn each_attempt_is_a_ledger_row_with_its_figures() {
     env.run(&["ask", "--tag", "t1", "-m", "priced", "hi"])
         .expect_code(0);
     let conn = rusqlite::Connection::open(env.data_dir().join("ledger.db")).unwrap();
-    let rows: Vec<(i64, String, Option<i64>, Option<i64>, Option<i64>, Option<String>, Option<String>, Option<String>)> = conn
+    /// attempt, outcome, http_status, input_tokens, cost, tag, catalog_version, prompt
+    type LedgerRow = (
+        i64,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<LedgerRow> = conn
         .prepare("SELECT attempt, outcome, http_status, input_tokens, cost, tag, catalog_version, prompt FROM attempts ORDER BY id")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))

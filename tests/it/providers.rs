@@ -84,7 +84,9 @@ fn every_kind_answers_without_streaming() {
 
 #[test]
 fn each_kind_sends_its_own_url_and_key_header() {
-    let expect: [(&str, &str, Option<(&str, &str)>); 5] = [
+    /// (kind, request path, the header that carries the key).
+    type Expected<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>);
+    let expect: [Expected<'_>; 5] = [
         (
             "openai",
             "/v1/chat/completions",

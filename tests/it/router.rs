@@ -625,7 +625,7 @@ fn a_closed_stdout_ends_quietly() {
     use std::io::Read;
     let long = Answer {
         delay: Duration::from_millis(20),
-        ..Answer::new(&"word ".repeat(200))
+        ..Answer::new("word ".repeat(200))
     };
     let a = MockServer::start(Script::always(Reply::Answer(long)));
     let env = setup("", &[&a]);
