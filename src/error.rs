@@ -58,8 +58,42 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Text from outside (a server's error message, a value from the profile)
+/// made safe to show in a one-line message: control characters, line ends
+/// and terminal escape sequences included, are written as escapes (`\n`,
+/// `\u{1b}`), so that such text can neither break the line nor drive the
+/// terminal (issue 9).
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::failed(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("plain é text"), "plain é text");
+        assert_eq!(
+            printable("a\nb\x1b[2J\x07\u{9b}c"),
+            "a\\nb\\u{1b}[2J\\u{7}\\u{9b}c"
+        );
     }
 }

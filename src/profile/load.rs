@@ -110,9 +110,9 @@ pub(super) fn check_private(
 
 /// Built-in aliases for the profile built from the environment: (alias, provider, model).
 const ENV_MODELS: &[(&str, &str, &str)] = &[
-    ("sonnet", "anthropic", "claude-sonnet-4-5-20250929"),
+    ("sonnet", "anthropic", "claude-sonnet-4-6"),
     ("haiku", "anthropic", "claude-haiku-4-5-20251001"),
-    ("opus", "anthropic", "claude-opus-4-5-20251101"),
+    ("opus", "anthropic", "claude-opus-4-7-20260416"),
     ("gpt", "openai", "gpt-4.1-2025-04-14"),
     ("gpt4o", "openai", "gpt-4o"),
     ("mini", "openai", "gpt-4.1-mini-2025-04-14"),
@@ -374,5 +374,281 @@ daily = 5
                 .to_string()
                 .contains("unknown model alias `b`")
         );
+    }
+}
+
+/// Property tests (issue 9): no profile text makes the parser panic, and
+/// every error it gives names the file, the line and the column, on one line.
+#[cfg(test)]
+mod fuzz {
+    use std::path::Path;
+
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    use super::parse;
+    use crate::provider::fuzz::config;
+
+    const PATH: &str = "/nonexistent/route-fuzz/p.toml";
+
+    const TABLES: &[&str] = &[
+        "settings",
+        "providers.o",
+        "providers.a",
+        "providers.o.headers",
+        "models.m",
+        "models.n",
+        "models.m.params",
+        "chains.c",
+        "chains.d",
+        "budget",
+        "ledger",
+        "unknown",
+    ];
+    const KEYS: &[&str] = &[
+        "default",
+        "connect_timeout",
+        "first_token_timeout",
+        "idle_timeout",
+        "request_timeout",
+        "retries",
+        "backoff",
+        "max_retry_wait",
+        "allowed_fails",
+        "cooldown",
+        "kind",
+        "api_key_env",
+        "api_key_cmd",
+        "api_key",
+        "base_url",
+        "headers",
+        "api_version",
+        "provider",
+        "model",
+        "input_cost",
+        "output_cost",
+        "cached_input_cost",
+        "context_window",
+        "max_output_tokens",
+        "params",
+        "models",
+        "strategy",
+        "daily",
+        "monthly",
+        "per_request",
+        "store_text",
+        "temperature",
+        "idle_timout",
+    ];
+    const VALUES: &[&str] = &[
+        "\"5s\"",
+        "\"250ms\"",
+        "\"5 parsecs\"",
+        "\"0s\"",
+        "\"\"",
+        "\"1e400s\"",
+        "\"99999999999999999999999h\"",
+        "\".s\"",
+        "\"openai\"",
+        "\"anthropic\"",
+        "\"gemini\"",
+        "\"ollama\"",
+        "\"azure\"",
+        "\"m\"",
+        "\"n\"",
+        "\"c\"",
+        "\"o/x\"",
+        "\"a,b\"",
+        "\"http://127.0.0.1:1/v1\"",
+        "\"not a url\"",
+        "\"fallback\"",
+        "\"cheapest\"",
+        "\"fastest\"",
+        "\"shuffle\"",
+        "\"sideways\"",
+        "0",
+        "1",
+        "-1",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "0.5",
+        "-0.5",
+        "1e308",
+        "nan",
+        "inf",
+        "-inf",
+        "true",
+        "false",
+        "1979-05-27T07:32:00Z",
+        "1979-05-27",
+        "07:32:00",
+        "[]",
+        "[\"m\"]",
+        "[\"m\", \"c\"]",
+        "[\"c\"]",
+        "[\"zzz\"]",
+        "[1, 2]",
+        "{}",
+        "{ temperature = 0.2 }",
+        "{ when = 1979-05-27 }",
+        "{ \"X-A\" = \"b\" }",
+        "{ \"bad header\" = \"\\n\" }",
+    ];
+
+    /// Profiles built from the real table names, keys and tricky values.
+    fn profile() -> impl Strategy<Value = String> {
+        let line = (
+            prop::sample::select(KEYS),
+            prop::sample::select(VALUES),
+            any::<bool>(),
+        );
+        let table = (
+            prop::sample::select(TABLES),
+            prop::collection::vec(line.clone(), 0..6),
+        );
+        (
+            prop::collection::vec(line, 0..2),
+            prop::collection::vec(table, 0..6),
+        )
+            .prop_map(|(top, tables)| {
+                let mut text = String::new();
+                let put = |text: &mut String, (k, v, quote): (&str, &str, bool)| {
+                    if quote {
+                        text.push_str(&format!("\"{k}\" = {v}\n"));
+                    } else {
+                        text.push_str(&format!("{k} = {v}\n"));
+                    }
+                };
+                for l in top {
+                    put(&mut text, l);
+                }
+                for (name, lines) in tables {
+                    text.push_str(&format!("[{name}]\n"));
+                    for l in lines {
+                        put(&mut text, l);
+                    }
+                }
+                text
+            })
+    }
+
+    const GOOD: &str = r#"default = "main"
+
+[settings]
+connect_timeout = "5s"
+retries = 1
+cooldown = "60s"
+
+[providers.openai]
+kind = "openai"
+api_key_env = "OPENAI_API_KEY"
+base_url = "https://api.openai.com/v1"
+headers = { "OpenAI-Organization" = "org-123" }
+
+[models.gpt]
+provider = "openai"
+model = "gpt-4o-mini"
+input_cost = 0.15
+output_cost = 0.6
+context_window = 128000
+params = { temperature = 0.2 }
+
+[chains.main]
+models = ["gpt", "openai/gpt-4o"]
+strategy = "fallback"
+idle_timeout = "10s"
+
+[budget]
+daily = 5.0
+per_request = 0.5
+"#;
+
+    /// The good profile with a few characters changed, added or removed.
+    fn damaged() -> impl Strategy<Value = String> {
+        let edit = (
+            0u8..3,
+            any::<Index>(),
+            prop::sample::select(
+                &[
+                    "\"", "=", "[", "]", "{", "}", ",", "\n", "#", "-", ".", "0", "x", "'", "\\",
+                    "é",
+                ][..],
+            ),
+        );
+        prop::collection::vec(edit, 1..5).prop_map(|edits| {
+            let mut s = GOOD.to_owned();
+            for (op, at, text) in edits {
+                let mut i = at.index(s.len() + 1);
+                while !s.is_char_boundary(i) {
+                    i -= 1;
+                }
+                match op {
+                    0 => s.insert_str(i, text),
+                    1 => {
+                        let mut end = (i + text.len()).min(s.len());
+                        while !s.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        s.replace_range(i..end, text);
+                    }
+                    _ => {
+                        let mut end = (i + 1).min(s.len());
+                        while !s.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        s.replace_range(i..end, "");
+                    }
+                }
+            }
+            s
+        })
+    }
+
+    /// An error names `PATH:LINE:COL:` and is one line (a hint may follow).
+    fn check(text: &str) -> Result<(), TestCaseError> {
+        if let Err(e) = parse(Path::new(PATH), text) {
+            let rest = e
+                .message
+                .strip_prefix(PATH)
+                .and_then(|r| r.strip_prefix(':'));
+            let place = rest.and_then(|r| {
+                let mut parts = r.splitn(3, ':');
+                let line = parts.next()?.parse::<usize>().ok()?;
+                let col = parts.next()?.parse::<usize>().ok()?;
+                Some((line, col))
+            });
+            prop_assert!(
+                place.is_some(),
+                "no file:line:col in {:?}\n{}",
+                e.message,
+                text
+            );
+            prop_assert!(!e.message.contains('\n'), "not one line: {:?}", e.message);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(1000))]
+
+        #[test]
+        fn any_text(text in ".{0,400}") {
+            check(&text)?;
+        }
+
+        #[test]
+        fn profiles_of_any_shape(text in profile()) {
+            check(&text)?;
+        }
+
+        #[test]
+        fn a_damaged_good_profile(text in damaged()) {
+            check(&text)?;
+        }
+    }
+
+    #[test]
+    fn the_good_profile_parses() {
+        parse(Path::new(PATH), GOOD).unwrap();
     }
 }

@@ -227,7 +227,13 @@ impl WireUsage {
         let written = self.cache_creation_input_tokens.unwrap_or(0);
         let read = self.cache_read_input_tokens.unwrap_or(0);
         Usage {
-            input_tokens: self.input_tokens.unwrap_or(0) + written + read,
+            // Saturating: the counts are the server's numbers (issue 9: a
+            // hostile u64::MAX overflowed here).
+            input_tokens: self
+                .input_tokens
+                .unwrap_or(0)
+                .saturating_add(written)
+                .saturating_add(read),
             // Thinking is billed as output and already counted in it; the
             // API gives no separate figure for it.
             output_tokens: self.output_tokens.unwrap_or(0),
@@ -896,5 +902,119 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
             json_body(&build(&request, Some(8192)))["max_tokens"],
             json!(100)
         );
+    }
+}
+
+/// Property tests (issue 9): see `provider::fuzz` for what each property means.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::Anthropic;
+    use crate::provider::fuzz::{
+        body_is_total, bytes, config, cuts, error_is_total, headers, json, mutated, soup,
+        split_invariant, sse_of, status,
+    };
+
+    const STREAM: &[u8] = include_bytes!("../../tests/fixtures/anthropic/stream.sse");
+    const ERROR: &[u8] = include_bytes!("../../tests/fixtures/anthropic/error.sse");
+    const MESSAGE: &[u8] = include_bytes!("../../tests/fixtures/anthropic/message.json");
+    const EVENTS: &[&str] = &[
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "ping",
+        "error",
+    ];
+    const KEYS: &[&str] = &[
+        "type",
+        "message",
+        "id",
+        "model",
+        "role",
+        "content",
+        "content_block",
+        "index",
+        "delta",
+        "text",
+        "thinking",
+        "signature",
+        "text_delta",
+        "thinking_delta",
+        "input_json_delta",
+        "stop_reason",
+        "end_turn",
+        "max_tokens",
+        "usage",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+        "error",
+        "overloaded_error",
+        "rate_limit_error",
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "message_delta",
+        "message_stop",
+    ];
+
+    proptest! {
+        #![proptest_config(config(512))]
+
+        #[test]
+        fn decoder_on_any_bytes(b in bytes(), c in cuts()) {
+            split_invariant(&Anthropic, &b, &c)?;
+        }
+
+        #[test]
+        fn decoder_on_token_soup(b in soup(KEYS), c in cuts()) {
+            split_invariant(&Anthropic, &b, &c)?;
+        }
+
+        #[test]
+        fn decoder_on_events_of_any_shape(b in sse_of(EVENTS, KEYS), c in cuts()) {
+            split_invariant(&Anthropic, &b, &c)?;
+        }
+
+        #[test]
+        fn decoder_on_a_damaged_fixture(b in mutated(STREAM), e in mutated(ERROR), c in cuts()) {
+            split_invariant(&Anthropic, &b, &c)?;
+            split_invariant(&Anthropic, &e, &c)?;
+        }
+
+        #[test]
+        fn body_parser_is_total(v in json(KEYS), b in bytes(), m in mutated(MESSAGE)) {
+            body_is_total(&Anthropic, v.to_string().as_bytes())?;
+            body_is_total(&Anthropic, &b)?;
+            body_is_total(&Anthropic, &m)?;
+        }
+
+        /// Token counts are the server's numbers: any u64 at all.
+        #[test]
+        fn any_token_counts(counts in prop::array::uniform4(prop_oneof![any::<u64>(), Just(u64::MAX)])) {
+            let [input, output, write, read] = counts;
+            let usage = format!(
+                r#"{{"input_tokens":{input},"output_tokens":{output},"cache_creation_input_tokens":{write},"cache_read_input_tokens":{read}}}"#
+            );
+            let stream = format!(
+                "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"usage\":{usage}}}}}\n\n\
+                 event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{}},\"usage\":{usage}}}\n\n\
+                 event: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n"
+            );
+            split_invariant(&Anthropic, stream.as_bytes(), &[])?;
+            let body = format!(r#"{{"type":"message","content":[],"usage":{usage}}}"#);
+            body_is_total(&Anthropic, body.as_bytes())?;
+        }
+
+        #[test]
+        fn error_parser_is_total(s in status(), h in headers(), v in json(KEYS), b in bytes()) {
+            error_is_total(&Anthropic, s, &h, v.to_string().as_bytes())?;
+            error_is_total(&Anthropic, s, &h, &b)?;
+        }
     }
 }

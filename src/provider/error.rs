@@ -192,7 +192,14 @@ pub fn kind_from_message(message: &str) -> Option<ErrorKind> {
     None
 }
 
-/// Parses `Retry-After` (seconds or an HTTP date) and `retry-after-ms`.
+/// The longest wait a `Retry-After` is taken at. A server's value is not to be
+/// trusted: `1e308` once made `Duration::from_secs_f64` panic, and a model
+/// told to wait for years would be skipped for years (issue 9). A day covers
+/// every real quota reset.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Parses `Retry-After` (seconds or an HTTP date) and `retry-after-ms`, capped
+/// at [`MAX_RETRY_AFTER`].
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     if let Some(ms) = headers
         .get("retry-after-ms")
@@ -200,17 +207,25 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|ms| ms.is_finite() && *ms >= 0.0)
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(seconds(ms / 1000.0));
     }
     let value = headers.get("retry-after")?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return (secs.is_finite() && secs >= 0.0).then(|| seconds(secs));
     }
     let at = httpdate(value)?;
     Some(
         at.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
     )
+}
+
+/// A finite, non-negative number of seconds as a duration, capped.
+fn seconds(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs)
+        .unwrap_or(MAX_RETRY_AFTER)
+        .min(MAX_RETRY_AFTER)
 }
 
 /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only HTTP date
@@ -270,6 +285,24 @@ mod tests {
         let mut bad = HeaderMap::new();
         bad.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&bad), None);
+    }
+
+    /// Issue 9: `Retry-After: 1e308` panicked in `Duration::from_secs_f64`.
+    #[test]
+    fn absurd_retry_after_is_capped_not_a_panic() {
+        for value in [
+            "1e308",
+            "18446744073709551615",
+            "99999999999",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("retry-after", HeaderValue::from_str(value).unwrap());
+            assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER), "{value}");
+        }
+        let mut ms = HeaderMap::new();
+        ms.insert("retry-after-ms", HeaderValue::from_static("1e300"));
+        assert_eq!(retry_after(&ms), Some(MAX_RETRY_AFTER));
     }
 
     #[test]

@@ -249,9 +249,15 @@ struct UsageMetadata {
 impl UsageMetadata {
     fn normalised(&self) -> Usage {
         Usage {
-            input_tokens: self.prompt_token_count + self.tool_use_prompt_token_count,
+            // Saturating: the counts are the server's numbers (issue 9: a
+            // hostile u64::MAX overflowed here).
+            input_tokens: self
+                .prompt_token_count
+                .saturating_add(self.tool_use_prompt_token_count),
             // Thoughts are billed as output but counted apart from the candidates.
-            output_tokens: self.candidates_token_count + self.thoughts_token_count,
+            output_tokens: self
+                .candidates_token_count
+                .saturating_add(self.thoughts_token_count),
             cached_input_tokens: self.cached_content_token_count,
             cache_write_tokens: 0,
             reasoning_tokens: self.thoughts_token_count,
@@ -1028,5 +1034,100 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
             json!({"temperature": 1.0, "candidateCount": 1, "topK": 3})
         );
         assert!(body.get("candidate_count").is_none());
+    }
+}
+
+/// Property tests (issue 9): see `provider::fuzz` for what each property means.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::Gemini;
+    use crate::provider::fuzz::{
+        body_is_total, bytes, config, cuts, error_is_total, headers, json, mutated, soup,
+        split_invariant, sse_of, status,
+    };
+
+    const STREAM: &[u8] = include_bytes!("../../tests/fixtures/gemini/stream.sse");
+    const RESPONSE: &[u8] = include_bytes!("../../tests/fixtures/gemini/response.json");
+    const KEYS: &[&str] = &[
+        "candidates",
+        "content",
+        "parts",
+        "text",
+        "thought",
+        "role",
+        "finishReason",
+        "STOP",
+        "MAX_TOKENS",
+        "SAFETY",
+        "promptFeedback",
+        "blockReason",
+        "usageMetadata",
+        "promptTokenCount",
+        "candidatesTokenCount",
+        "cachedContentTokenCount",
+        "thoughtsTokenCount",
+        "toolUsePromptTokenCount",
+        "totalTokenCount",
+        "modelVersion",
+        "error",
+        "code",
+        "message",
+        "status",
+        "details",
+        "reason",
+        "RESOURCE_EXHAUSTED",
+        "API_KEY_INVALID",
+    ];
+
+    proptest! {
+        #![proptest_config(config(512))]
+
+        #[test]
+        fn decoder_on_any_bytes(b in bytes(), c in cuts()) {
+            split_invariant(&Gemini, &b, &c)?;
+        }
+
+        #[test]
+        fn decoder_on_token_soup(b in soup(KEYS), c in cuts()) {
+            split_invariant(&Gemini, &b, &c)?;
+        }
+
+        #[test]
+        fn decoder_on_chunks_of_any_shape(b in sse_of(&[], KEYS), c in cuts()) {
+            split_invariant(&Gemini, &b, &c)?;
+        }
+
+        #[test]
+        fn decoder_on_a_damaged_fixture(b in mutated(STREAM), c in cuts()) {
+            split_invariant(&Gemini, &b, &c)?;
+        }
+
+        #[test]
+        fn body_parser_is_total(v in json(KEYS), b in bytes(), m in mutated(RESPONSE)) {
+            body_is_total(&Gemini, v.to_string().as_bytes())?;
+            // A JSON array is the stream sent without `alt=sse`.
+            body_is_total(&Gemini, format!("[{v}]").as_bytes())?;
+            body_is_total(&Gemini, &b)?;
+            body_is_total(&Gemini, &m)?;
+        }
+
+        /// Token counts are the server's numbers: any u64 at all.
+        #[test]
+        fn any_token_counts(counts in prop::array::uniform5(prop_oneof![any::<u64>(), Just(u64::MAX)])) {
+            let [prompt, cached, candidates, thoughts, tool] = counts;
+            let chunk = format!(
+                r#"{{"candidates":[{{"content":{{"parts":[{{"text":"x"}}]}},"finishReason":"STOP"}}],"usageMetadata":{{"promptTokenCount":{prompt},"cachedContentTokenCount":{cached},"candidatesTokenCount":{candidates},"thoughtsTokenCount":{thoughts},"toolUsePromptTokenCount":{tool}}}}}"#
+            );
+            split_invariant(&Gemini, format!("data: {chunk}\r\n\r\n").as_bytes(), &[])?;
+            body_is_total(&Gemini, chunk.as_bytes())?;
+        }
+
+        #[test]
+        fn error_parser_is_total(s in status(), h in headers(), v in json(KEYS), b in bytes()) {
+            error_is_total(&Gemini, s, &h, v.to_string().as_bytes())?;
+            error_is_total(&Gemini, s, &h, &b)?;
+        }
     }
 }

@@ -8,6 +8,8 @@
 pub mod anthropic;
 pub mod azure;
 pub mod error;
+#[cfg(test)]
+pub(crate) mod fuzz;
 pub mod gemini;
 pub mod http;
 pub mod ndjson;

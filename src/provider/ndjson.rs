@@ -105,3 +105,54 @@ mod tests {
         assert!(framer.feed(&chunk, &mut noop).is_err());
     }
 }
+
+/// Property tests (issue 9): the framer never panics, and cuts anywhere give
+/// the same lines.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::Framer;
+    use crate::provider::fuzz::{bytes, config, cuts, positions, soup};
+
+    fn frame(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+        let mut framer = Framer::default();
+        let mut lines = Vec::new();
+        let mut push = |l: &[u8]| {
+            lines.push(l.to_vec());
+            Ok(())
+        };
+        let mut start = 0;
+        for &end in cuts.iter().chain(std::iter::once(&bytes.len())) {
+            framer
+                .feed(&bytes[start..end], &mut push)
+                .expect("no line here reaches the cap");
+            start = end;
+        }
+        framer.finish(&mut push).expect("finish");
+        lines
+    }
+
+    proptest! {
+        #![proptest_config(config(1000))]
+
+        #[test]
+        fn any_bytes_any_cuts(b in bytes(), c in cuts()) {
+            let whole = frame(&b, &[]);
+            prop_assert_eq!(frame(&b, &positions(b.len(), &c)), whole);
+        }
+
+        #[test]
+        fn token_soup_any_cuts(b in soup(&["{\"done\":true}"]), c in cuts()) {
+            let whole = frame(&b, &[]);
+            let every: Vec<usize> = (1..b.len()).collect();
+            prop_assert_eq!(&frame(&b, &positions(b.len(), &c)), &whole);
+            prop_assert_eq!(&frame(&b, &every), &whole);
+            // No line is blank or holds a line end.
+            for line in &whole {
+                prop_assert!(!line.iter().all(u8::is_ascii_whitespace));
+                prop_assert!(!line.contains(&b'\n'));
+            }
+        }
+    }
+}

@@ -593,3 +593,84 @@ mod tests {
         );
     }
 }
+
+/// Property tests (issue 9): see `provider::fuzz` for what each property means.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::Ollama;
+    use crate::provider::fuzz::{
+        body_is_total, bytes, config, cuts, error_is_total, headers, json, mutated, soup,
+        split_invariant, status,
+    };
+
+    const STREAM: &[u8] = include_bytes!("../../tests/fixtures/ollama/stream.ndjson");
+    const CHAT: &[u8] = include_bytes!("../../tests/fixtures/ollama/chat.json");
+    const KEYS: &[&str] = &[
+        "model",
+        "created_at",
+        "message",
+        "role",
+        "content",
+        "thinking",
+        "done",
+        "done_reason",
+        "stop",
+        "length",
+        "prompt_eval_count",
+        "eval_count",
+        "total_duration",
+        "error",
+    ];
+
+    /// NDJSON: one JSON document per line.
+    fn lines() -> impl Strategy<Value = Vec<u8>> {
+        let end = prop::sample::select(&["\n", "\r\n", "\n\n"][..]);
+        prop::collection::vec((json(KEYS), end), 0..12).prop_map(|lines| {
+            lines
+                .iter()
+                .map(|(v, end)| format!("{v}{end}"))
+                .collect::<String>()
+                .into_bytes()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config(512))]
+
+        #[test]
+        fn decoder_on_any_bytes(b in bytes(), c in cuts()) {
+            split_invariant(&Ollama, &b, &c)?;
+        }
+
+        #[test]
+        fn decoder_on_token_soup(b in soup(KEYS), c in cuts()) {
+            split_invariant(&Ollama, &b, &c)?;
+        }
+
+        #[test]
+        fn decoder_on_lines_of_any_shape(b in lines(), c in cuts()) {
+            split_invariant(&Ollama, &b, &c)?;
+        }
+
+        #[test]
+        fn decoder_on_a_damaged_fixture(b in mutated(STREAM), c in cuts()) {
+            split_invariant(&Ollama, &b, &c)?;
+        }
+
+        #[test]
+        fn body_parser_is_total(v in json(KEYS), l in lines(), b in bytes(), m in mutated(CHAT)) {
+            body_is_total(&Ollama, v.to_string().as_bytes())?;
+            body_is_total(&Ollama, &l)?;
+            body_is_total(&Ollama, &b)?;
+            body_is_total(&Ollama, &m)?;
+        }
+
+        #[test]
+        fn error_parser_is_total(s in status(), h in headers(), v in json(KEYS), b in bytes()) {
+            error_is_total(&Ollama, s, &h, v.to_string().as_bytes())?;
+            error_is_total(&Ollama, s, &h, &b)?;
+        }
+    }
+}

@@ -474,3 +474,84 @@ mod tests {
         assert_eq!(limited.kind, ErrorKind::RateLimit);
     }
 }
+
+/// Property tests (issue 9): see `provider::fuzz` for what each property means.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::OpenAi;
+    use crate::provider::fuzz::{
+        body_is_total, bytes, config, cuts, error_is_total, headers, json, mutated, soup,
+        split_invariant, sse_of, status,
+    };
+
+    const STREAM: &[u8] = include_bytes!("../../tests/fixtures/openai/stream.sse");
+    const KEYS: &[&str] = &[
+        "id",
+        "object",
+        "model",
+        "choices",
+        "index",
+        "delta",
+        "message",
+        "content",
+        "reasoning_content",
+        "reasoning",
+        "role",
+        "finish_reason",
+        "usage",
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "prompt_tokens_details",
+        "cached_tokens",
+        "completion_tokens_details",
+        "reasoning_tokens",
+        "cost",
+        "error",
+        "type",
+        "code",
+        "stop",
+        "length",
+        "rate_limit_exceeded",
+        "context_length_exceeded",
+        "server_error",
+    ];
+
+    proptest! {
+        #![proptest_config(config(512))]
+
+        #[test]
+        fn decoder_on_any_bytes(b in bytes(), c in cuts()) {
+            split_invariant(&OpenAi, &b, &c)?;
+        }
+
+        #[test]
+        fn decoder_on_token_soup(b in soup(KEYS), c in cuts()) {
+            split_invariant(&OpenAi, &b, &c)?;
+        }
+
+        #[test]
+        fn decoder_on_chunks_of_any_shape(b in sse_of(&[], KEYS), c in cuts()) {
+            split_invariant(&OpenAi, &b, &c)?;
+        }
+
+        #[test]
+        fn decoder_on_a_damaged_fixture(b in mutated(STREAM), c in cuts()) {
+            split_invariant(&OpenAi, &b, &c)?;
+        }
+
+        #[test]
+        fn body_parser_is_total(v in json(KEYS), b in bytes()) {
+            body_is_total(&OpenAi, v.to_string().as_bytes())?;
+            body_is_total(&OpenAi, &b)?;
+        }
+
+        #[test]
+        fn error_parser_is_total(s in status(), h in headers(), v in json(KEYS), b in bytes()) {
+            error_is_total(&OpenAi, s, &h, v.to_string().as_bytes())?;
+            error_is_total(&OpenAi, s, &h, &b)?;
+        }
+    }
+}

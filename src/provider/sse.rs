@@ -257,3 +257,89 @@ data: [DONE]\n\n";
         assert!(err.message.contains("UTF-8"));
     }
 }
+
+/// Property tests (issue 9): the framer never panics, cuts anywhere give the
+/// same events and the same error, and any events written out with any of
+/// the three line ends read back as written.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::{Event, Framer};
+    use crate::provider::ProviderError;
+    use crate::provider::fuzz::{bytes, config, cuts, positions, soup};
+
+    type Out = (Vec<(String, String)>, Option<ProviderError>);
+
+    fn frame(bytes: &[u8], cuts: &[usize]) -> Out {
+        let mut framer = Framer::default();
+        let mut events = Vec::new();
+        let mut push = |e: Event<'_>| {
+            events.push((e.event.to_owned(), e.data.to_owned()));
+            Ok(())
+        };
+        let mut start = 0;
+        let mut error = None;
+        for &end in cuts.iter().chain(std::iter::once(&bytes.len())) {
+            if let Err(e) = framer.feed(&bytes[start..end], &mut push) {
+                error = Some(e);
+                break;
+            }
+            start = end;
+        }
+        if error.is_none() {
+            error = framer.finish(&mut push).err();
+        }
+        (events, error)
+    }
+
+    /// An event name or data line: no line ends, no leading space (the one
+    /// space after the colon is not part of the value).
+    fn field() -> impl Strategy<Value = String> {
+        "[^\r\n ][^\r\n]{0,20}|"
+    }
+
+    proptest! {
+        #![proptest_config(config(1000))]
+
+        #[test]
+        fn any_bytes_any_cuts(b in bytes(), c in cuts()) {
+            let whole = frame(&b, &[]);
+            prop_assert_eq!(frame(&b, &positions(b.len(), &c)), whole);
+        }
+
+        #[test]
+        fn token_soup_any_cuts(b in soup(&["data: x", "event: y"]), c in cuts()) {
+            let whole = frame(&b, &[]);
+            let every: Vec<usize> = (1..b.len()).collect();
+            prop_assert_eq!(&frame(&b, &positions(b.len(), &c)), &whole);
+            prop_assert_eq!(&frame(&b, &every), &whole);
+        }
+
+        #[test]
+        fn written_events_read_back(
+            events in prop::collection::vec(
+                (prop::option::of(field()), prop::collection::vec(field(), 1..4)),
+                0..8,
+            ),
+            end in prop::sample::select(&["\n", "\r\n", "\r"][..]),
+            c in cuts(),
+        ) {
+            let mut text = String::new();
+            let mut want = Vec::new();
+            for (name, lines) in &events {
+                if let Some(name) = name {
+                    text.push_str(&format!("event: {name}{end}"));
+                }
+                for line in lines {
+                    text.push_str(&format!("data: {line}{end}"));
+                }
+                text.push_str(end);
+                want.push((name.clone().unwrap_or_default(), lines.join("\n")));
+            }
+            let b = text.as_bytes();
+            let got = frame(b, &positions(b.len(), &c));
+            prop_assert_eq!(got, (want, None));
+        }
+    }
+}
