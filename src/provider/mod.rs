@@ -232,3 +232,34 @@ pub(crate) fn cut_short(e: ProviderError) -> ProviderError {
         e
     }
 }
+
+/// What the adapters' unit tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::types::StreamEvent;
+    use super::{ProviderError, StreamDecoder};
+
+    /// Feeds `chunks` one after the other, then ends the body.
+    pub(crate) fn decode(
+        decoder: &mut dyn StreamDecoder,
+        chunks: &[&[u8]],
+    ) -> Result<Vec<StreamEvent>, ProviderError> {
+        let mut out = Vec::new();
+        for c in chunks {
+            decoder.feed(c, &mut out)?;
+        }
+        decoder.finish(&mut out)?;
+        Ok(out)
+    }
+
+    /// The answer text of a list of events.
+    pub(crate) fn text(events: &[StreamEvent]) -> String {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Delta(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}

@@ -291,24 +291,10 @@ mod tests {
     const CHAT: &str = include_str!("../../tests/fixtures/ollama/chat.json");
 
     fn decode(chunks: &[&[u8]]) -> Result<Vec<StreamEvent>, ProviderError> {
-        let mut d = Decoder::default();
-        let mut out = Vec::new();
-        for c in chunks {
-            d.feed(c, &mut out)?;
-        }
-        d.finish(&mut out)?;
-        Ok(out)
+        crate::provider::testing::decode(&mut Decoder::default(), chunks)
     }
 
-    fn text(events: &[StreamEvent]) -> String {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                StreamEvent::Delta(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect()
-    }
+    use crate::provider::testing::text;
 
     #[test]
     fn decodes_fixture_whole() {
