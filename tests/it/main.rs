@@ -3,6 +3,7 @@
 //! wire format.
 
 mod ask;
+mod bench_smoke;
 mod compare;
 mod cost;
 mod generated;
