@@ -41,23 +41,53 @@ impl From<&Settings> for Timeouts {
 }
 
 static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+static PLAIN_CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
 
-/// The process's one client, built on first use with the first caller's
-/// connect timeout (every request of a run shares the profile's settings).
-#[allow(clippy::disallowed_methods)] // the one place a client is built
-pub fn client(connect_timeout: Duration) -> Result<&'static reqwest::Client, ProviderError> {
-    CLIENT
-        .get_or_init(|| {
-            reqwest::Client::builder()
-                .connect_timeout(connect_timeout)
-                .tcp_nodelay(true)
-                .redirect(reqwest::redirect::Policy::custom(same_origin_only))
-                .user_agent(concat!("route/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| error_text(&e))
+/// The process's client for `url`: [`client`] for `https://`, and for plain
+/// `http://` (a local server: Ollama, vLLM, a mock) one built with no root
+/// certificates. Building a client with the platform verifier reads and parses
+/// every system root certificate (some 150 files, about 2 ms); a plain-HTTP
+/// request has no use for them.
+pub fn client_for(
+    url: &str,
+    connect_timeout: Duration,
+) -> Result<&'static reqwest::Client, ProviderError> {
+    let plain = url
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+    if plain {
+        // The redirect policy keeps the scheme, so this client never meets TLS.
+        build(&PLAIN_CLIENT, connect_timeout, |b| {
+            b.tls_certs_only(Vec::new())
         })
-        .as_ref()
-        .map_err(|e| ProviderError::new(ErrorKind::Connect, format!("cannot set up HTTP: {e}")))
+    } else {
+        client(connect_timeout)
+    }
+}
+
+/// The process's one TLS client, built on first use with the first caller's
+/// connect timeout (every request of a run shares the profile's settings).
+pub fn client(connect_timeout: Duration) -> Result<&'static reqwest::Client, ProviderError> {
+    build(&CLIENT, connect_timeout, |b| b)
+}
+
+#[allow(clippy::disallowed_methods)] // the one place a client is built
+fn build(
+    cell: &'static OnceLock<Result<reqwest::Client, String>>,
+    connect_timeout: Duration,
+    tls: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+) -> Result<&'static reqwest::Client, ProviderError> {
+    cell.get_or_init(|| {
+        tls(reqwest::Client::builder())
+            .connect_timeout(connect_timeout)
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::custom(same_origin_only))
+            .user_agent(concat!("route/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| error_text(&e))
+    })
+    .as_ref()
+    .map_err(|e| ProviderError::new(ErrorKind::Connect, format!("cannot set up HTTP: {e}")))
 }
 
 /// Keys travel in headers that reqwest does not strip on redirects
@@ -103,7 +133,7 @@ pub async fn execute(
         TimeoutKind::Request
     };
 
-    let client = client(timeouts.connect)?;
+    let client = client_for(&request.url, timeouts.connect)?;
     let send = client
         .post(&request.url)
         .headers(request.headers)
