@@ -336,14 +336,17 @@ pub fn successor(
     }
     let mut best: Option<(Vec<u64>, String)> = None;
     for (key, _) in catalog.search("") {
+        // `family` reads only the id's last `/` part, which every spelling of the key
+        // shares: test it first, and look up only the few keys of the same family
+        // (`profile_spelling` and `retiring` cost several catalog lookups each).
+        let (w, v) = family(key);
+        if w != words || v < version {
+            continue;
+        }
         let Some(candidate) = profile_spelling(catalog, kind, provider, key) else {
             continue;
         };
         if candidate == model || catalog::ends_with_date(candidate) || retiring(candidate) {
-            continue;
-        }
-        let (w, v) = family(candidate);
-        if w != words || v < version {
             continue;
         }
         if best.as_ref().is_none_or(|(bv, _)| v > *bv) {
