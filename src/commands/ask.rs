@@ -300,12 +300,18 @@ fn dry_run(plan: &Plan, resolved: &Resolved) -> String {
     out
 }
 
+/// The most answer text held back between two router flushes.
+const PENDING_CAP: usize = 64 * 1024;
+
 /// Streams answer text to stdout as it arrives; notices and `-v` lines go to stderr.
 struct AskReporter<'a> {
     printer: Printer,
     to_stdout: bool,
     cancel: &'a Cancel,
     stdout: io::Stdout,
+    /// Answer text not written yet: the router flushes it before it waits for
+    /// the network, so a burst of tokens is one write.
+    pending: Vec<u8>,
     /// The text written since the attempt started.
     written: bool,
     last_byte: Option<u8>,
@@ -319,6 +325,7 @@ impl<'a> AskReporter<'a> {
             to_stdout,
             cancel,
             stdout: io::stdout(),
+            pending: Vec::new(),
             written: false,
             last_byte: None,
             broken: false,
@@ -326,15 +333,22 @@ impl<'a> AskReporter<'a> {
     }
 
     fn write(&mut self, text: &str) {
-        if self.broken {
+        self.pending.extend_from_slice(text.as_bytes());
+        self.write_pending();
+    }
+
+    /// Writes the pending text: one `write` call when it ends with a newline
+    /// or holds none (stdout's line buffer adds a second one otherwise).
+    fn write_pending(&mut self) {
+        if self.broken || self.pending.is_empty() {
+            self.pending.clear();
             return;
         }
         let mut out = self.stdout.lock();
-        if out
-            .write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .is_err()
-        {
+        let written = out.write_all(&self.pending).and_then(|()| out.flush());
+        drop(out);
+        self.pending.clear();
+        if written.is_err() {
             // stdout closed (`| head`): stop the requests and end quietly.
             self.broken = true;
             self.cancel.fire(ExitStatus::Success);
@@ -351,11 +365,20 @@ impl Reporter for AskReporter<'_> {
         if self.to_stdout && !text.is_empty() {
             self.written = true;
             self.last_byte = text.as_bytes().last().copied();
-            self.write(text);
+            self.pending.extend_from_slice(text.as_bytes());
+            if self.pending.len() >= PENDING_CAP {
+                self.write_pending();
+            }
         }
     }
 
+    fn flush(&mut self) {
+        self.write_pending();
+    }
+
     fn attempt_finished(&mut self, attempt: &Attempt, next: Option<&str>) {
+        // Text held back when the attempt was cut off (Ctrl-C) goes out first.
+        self.write_pending();
         // End the answer's last line before anything else reaches the terminal.
         if attempt.result.is_ok() && self.to_stdout && self.written && self.last_byte != Some(b'\n')
         {

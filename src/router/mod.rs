@@ -8,6 +8,7 @@
 pub mod plan;
 pub mod rules;
 
+use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant, SystemTime};
 
 use plan::{Plan, Planned};
@@ -87,8 +88,14 @@ pub enum Outcome {
 /// Receives what the router does, as it does it.
 pub trait Reporter {
     fn attempt_started(&mut self, _planned: &Planned, _number: u32) {}
-    /// A piece of answer text of the attempt in progress.
+    /// A piece of answer text of the attempt in progress. A reporter may hold
+    /// it back until [`Reporter::flush`].
     fn delta(&mut self, _text: &str) {}
+    /// The router is about to wait for the network: text held back by
+    /// [`Reporter::delta`] must be shown now. Deltas that arrive back to back
+    /// come between two flushes, so a reporter that buffers them writes once
+    /// per burst, not once per token.
+    fn flush(&mut self) {}
     /// An attempt ended; `next` names the model tried next, if any.
     fn attempt_finished(&mut self, _attempt: &Attempt, _next: Option<&str>) {}
     /// The router is about to wait before retrying.
@@ -292,6 +299,10 @@ async fn attempt_once(
         key: key.as_ref(),
         max_output_tokens: planned.max_tokens,
     };
+    // Shared by the event handler (deltas) and the poll loop below (flushes),
+    // which never run at the same time.
+    let reporter = RefCell::new(reporter);
+    let delivered = Cell::new(0usize);
     let result = match adapter.build(&call) {
         Err(e) => Err(e),
         Ok(http_request) => {
@@ -302,7 +313,8 @@ async fn attempt_once(
                     }
                     if !text.is_empty() {
                         attempt.printed = true;
-                        reporter.delta(&text);
+                        reporter.borrow_mut().delta(&text);
+                        delivered.set(delivered.get() + 1);
                         attempt.text.push_str(&text);
                     }
                 }
@@ -320,6 +332,7 @@ async fn attempt_once(
                 timeouts,
                 &mut on_event,
             );
+            let exchange = flushing(exchange, &delivered, || reporter.borrow_mut().flush());
             match req.cancel.run(exchange).await {
                 Ok(result) => result,
                 Err(()) => Err(ProviderError::new(ErrorKind::Cancelled, "interrupted")),
@@ -338,6 +351,42 @@ async fn attempt_once(
         .and_then(|u| planned.candidate.facts.cost(u));
     attempt.result = result;
     attempt
+}
+
+/// Runs `exchange`, calling `flush` when deltas were delivered and it is about
+/// to wait for the network.
+///
+/// A response's body reaches the exchange one HTTP chunk (one event) at a time
+/// from the connection's task, so the exchange returns `Pending` after every
+/// event even when the next one is already read. After a `Pending` that
+/// delivered something, the exchange is polled once more after the other tasks
+/// had their turn; only when that turn brought nothing new is it really
+/// waiting, and the text goes out. A fast stream is then written in a few
+/// large writes instead of one per token, and a slow one token by token as
+/// before, one scheduler turn later (microseconds).
+async fn flushing<F: Future>(
+    exchange: F,
+    delivered: &Cell<usize>,
+    mut flush: impl FnMut(),
+) -> F::Output {
+    let mut exchange = std::pin::pin!(exchange);
+    let mut flushed = 0;
+    let mut seen = 0;
+    std::future::poll_fn(|cx| {
+        let polled = exchange.as_mut().poll(cx);
+        let n = delivered.get();
+        if n != flushed {
+            if polled.is_ready() || n == seen {
+                flush();
+                flushed = n;
+            } else {
+                seen = n;
+                cx.waker().wake_by_ref();
+            }
+        }
+        polled
+    })
+    .await
 }
 
 /// A small xorshift generator seeded from the clock and the process id: enough
