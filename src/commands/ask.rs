@@ -155,7 +155,13 @@ pub(super) fn make_plan(
         estimated_input_tokens: estimated,
         max_tokens: params.max_tokens,
         budget,
-        spent: recorder.spent(now),
+        // Only the daily and monthly caps need what was spent; summing it is
+        // the dearest read of a large ledger, so it is skipped without them.
+        spent: if budget.daily.is_some() || budget.monthly.is_some() {
+            recorder.spent(now)
+        } else {
+            plan::Spent::default()
+        },
         now,
         random: &mut random,
     })
