@@ -396,7 +396,14 @@ pub fn random_source() -> impl FnMut() -> f64 {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     #[allow(clippy::cast_possible_truncation)]
-    let mut state = (nanos as u64) ^ (u64::from(std::process::id()) << 32) | 1;
+    let seed = (nanos as u64) ^ (u64::from(std::process::id()) << 32);
+    // Mixed by splitmix64 first: xorshift's first outputs keep the seed's bit
+    // patterns, and runs started close together (same clock high bits, process
+    // ids a few apart) drew the same first number, so `shuffle` kept the order.
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    let mut state = (z ^ (z >> 31)) | 1;
     move || {
         state ^= state << 13;
         state ^= state >> 7;
