@@ -22,6 +22,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::money::Usd;
@@ -33,6 +34,10 @@ pub const FILE_NAME: &str = "ledger.db";
 
 /// How long a writer waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pages (4 KiB) the WAL may hold before a commit checkpoints it; one
+/// `ask` writes about five.
+const WAL_AUTOCHECKPOINT: i64 = 100;
 
 /// How many recent successes the median latency is taken over.
 const LATENCY_WINDOW: i64 = 20;
@@ -224,6 +229,17 @@ impl Ledger {
         let fail = || LedgerError::sqlite(Action::Open, &path);
         // First, so that everything after it waits for other processes' locks.
         conn.busy_timeout(BUSY_TIMEOUT).map_err(fail())?;
+        // Every `route` process is the last to close the file, and SQLite
+        // checkpoints the WAL into the database on the last close: two fsyncs,
+        // and the WAL and shm files deleted, to be created again (one more
+        // fsync) by the next process. Leave the WAL for the next process
+        // instead; SQLite still checkpoints it once it passes
+        // `wal_autocheckpoint` pages, in whichever process commits then, and a
+        // small limit keeps the WAL that each opening process reads short.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .map_err(fail())?;
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)
+            .map_err(fail())?;
         if wal {
             // WAL lets readers run while one process writes; the mode is stored in
             // the file, so read-only opens need not set it. Switching a new file
