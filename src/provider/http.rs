@@ -3,20 +3,27 @@
 //!
 //! Every adapter's request goes through [`execute`]; adapters never do I/O.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::time::{Instant, timeout_at};
 
 use super::error::{ErrorKind, ProviderError, TimeoutKind};
-use super::types::StreamEvent;
+use super::types::{StreamEvent, Usage};
 use super::{Adapter, HttpRequest};
+use crate::error::printable;
 use crate::profile::Settings;
 
 /// The largest error body read; the rest is not needed to classify it.
 const ERROR_BODY_CAP: usize = 1024 * 1024;
 /// The largest non-streamed answer accepted.
 const BODY_CAP: usize = 64 * 1024 * 1024;
+/// The most text (answer and reasoning) one streamed answer may carry. Each
+/// event is capped by the framers; this caps their sum, so that a server
+/// streaming for ever ends here rather than in the memory the text is kept in
+/// (issue 9).
+const STREAM_TEXT_CAP: usize = BODY_CAP;
 /// Redirects followed, within the same origin only.
 const MAX_REDIRECTS: usize = 5;
 
@@ -117,7 +124,100 @@ fn same_origin_only(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirec
 /// Returns `Ok` only when the answer is complete: the provider's end marker
 /// arrived ([`StreamEvent::Done`] was delivered). Everything else is a typed
 /// error: a timeout names which one fired, a stream cut short is `incomplete`.
+///
+/// An error's message may quote the server, which may echo the key it was
+/// sent (in full, cut short or masked): every key of the request is redacted
+/// from it, and it is made [`printable`], here, once for every adapter, since
+/// it is shown on the user's terminal and kept in the ledger (issue 9).
 pub async fn execute(
+    adapter: &dyn Adapter,
+    request: HttpRequest,
+    stream: bool,
+    timeouts: Timeouts,
+    on_event: &mut dyn FnMut(StreamEvent),
+) -> Result<(), ProviderError> {
+    let secrets: Vec<String> = request
+        .headers
+        .values()
+        .filter(|v| v.is_sensitive())
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim().to_owned())
+        .collect();
+    let mut believable = |event: StreamEvent| match event {
+        StreamEvent::Usage(u) => on_event(StreamEvent::Usage(bounded(u))),
+        StreamEvent::ProviderCost(c) if !(0.0..=MAX_PROVIDER_COST).contains(&c) => {}
+        other => on_event(other),
+    };
+    exchange(adapter, request, stream, timeouts, &mut believable)
+        .await
+        .map_err(|mut e| {
+            for secret in &secrets {
+                e.message = redact(&e.message, secret);
+            }
+            if let Cow::Owned(clean) = printable(&e.message) {
+                e.message = clean;
+            }
+            e
+        })
+}
+
+/// The most tokens one count of a usage report is taken at: 50 times the
+/// largest context window there is. Usage is the server's claim; u64::MAX
+/// tokens once overflowed the ledger's sums and made `route cost` fail for
+/// good (issue 9).
+pub const MAX_TOKENS: u64 = 100_000_000;
+
+/// The largest cost (USD) a provider's own figure is believed at; above it,
+/// route's price catalog decides.
+pub const MAX_PROVIDER_COST: f64 = 10_000.0;
+
+/// `usage` with every count capped at [`MAX_TOKENS`].
+fn bounded(usage: Usage) -> Usage {
+    Usage {
+        input_tokens: usage.input_tokens.min(MAX_TOKENS),
+        output_tokens: usage.output_tokens.min(MAX_TOKENS),
+        cached_input_tokens: usage.cached_input_tokens.min(MAX_TOKENS),
+        cache_write_tokens: usage.cache_write_tokens.min(MAX_TOKENS),
+        reasoning_tokens: usage.reasoning_tokens.min(MAX_TOKENS),
+    }
+}
+
+/// The shortest piece of a key that counts as the key when it shows up in a
+/// message. A "key" shorter than this (a placeholder such as `none` for a
+/// local server) is left alone: redacting it would mangle ordinary words.
+const KEY_PREFIX: usize = 8;
+
+/// `text` with every appearance of `secret` replaced by `[REDACTED]`: whole,
+/// or cut short after at least its first [`KEY_PREFIX`] characters (a server
+/// quoting `sk-proj-abcd…` or `sk-proj-****wxyz` shows that much of it).
+fn redact(text: &str, secret: &str) -> String {
+    let Some((last, c)) = secret.char_indices().nth(KEY_PREFIX - 1) else {
+        return text.to_owned();
+    };
+    let prefix = &secret[..last + c.len_utf8()];
+    if !text.contains(prefix) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(prefix) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        // The longest run of `tail` that matches the key from its start.
+        let matched = tail
+            .char_indices()
+            .zip(secret.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((i, c), _)| i + c.len_utf8());
+        out.push_str("[REDACTED]");
+        rest = &tail[matched.max(prefix.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+async fn exchange(
     adapter: &dyn Adapter,
     request: HttpRequest,
     stream: bool,
@@ -157,13 +257,26 @@ pub async fn execute(
         return Err(adapter.parse_error(status, &headers, &body));
     }
 
-    // A JSON body where a stream was asked for is an answer (or an error,
-    // such as a rate limit sent with 200) that the provider did not stream.
-    let json_body = response
+    let content_type = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.trim_start().starts_with("application/json"));
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    // An HTML page with a 200 (a captive portal, a proxy's login page, a
+    // wrong base_url) is not an answer: say what came instead of letting the
+    // parser report a "malformed" answer or a stream without an end marker.
+    if content_type.starts_with("text/html") {
+        let body = read_capped(response, ERROR_BODY_CAP, deadline, timeouts, start, true).await?;
+        return Err(ProviderError::invalid(format!(
+            "the provider answered with {content_type} instead of an answer: {}",
+            super::snippet(&body)
+        )));
+    }
+    // A JSON body where a stream was asked for is an answer (or an error,
+    // such as a rate limit sent with 200) that the provider did not stream.
+    let json_body = content_type.starts_with("application/json");
     if !stream || json_body {
         let body = read_capped(response, BODY_CAP, deadline, timeouts, start, false).await?;
         for event in adapter.parse_body(&body)? {
@@ -176,33 +289,64 @@ pub async fn execute(
     let mut decoder = adapter.decoder();
     let mut events = Vec::with_capacity(16);
     let mut got_text = false;
-    loop {
-        let (until, kind) = if got_text {
-            let idle = Instant::now() + timeouts.idle;
-            if idle < deadline {
-                (idle, TimeoutKind::Idle)
-            } else {
-                (deadline, TimeoutKind::Request)
-            }
+    let mut text_bytes = 0usize;
+    // When the last chunk after the first text arrived: the idle timeout runs
+    // from there.
+    let mut last = start;
+    let limit = |got_text: bool, last: Instant| {
+        if !got_text {
+            return (first_deadline, first_kind);
+        }
+        let idle = last + timeouts.idle;
+        if idle < deadline {
+            (idle, TimeoutKind::Idle)
         } else {
-            (first_deadline, first_kind)
+            (deadline, TimeoutKind::Request)
+        }
+    };
+    // One timer for the whole stream, moved on only when it fires before the
+    // limit (which only ever moves later): a timer armed per chunk, that is
+    // per token, cost more than decoding the token.
+    let timer = tokio::time::sleep_until(first_deadline);
+    tokio::pin!(timer);
+    loop {
+        let next = tokio::select! {
+            biased;
+            next = response.chunk() => next,
+            () = &mut timer => {
+                let (until, kind) = limit(got_text, last);
+                if Instant::now() < until {
+                    timer.as_mut().reset(until);
+                    continue;
+                }
+                return Err(timeout_error(kind, timeouts, start));
+            }
         };
-        let chunk = match timeout_at(until, response.chunk()).await {
-            Err(_) => return Err(timeout_error(kind, timeouts, start)),
-            Ok(Err(e)) => {
+        let chunk = match next {
+            Err(e) => {
                 return Err(ProviderError::new(
                     ErrorKind::Incomplete,
                     format!("the stream broke off: {}", error_text(&e)),
                 ));
             }
-            Ok(Ok(None)) => break,
-            Ok(Ok(Some(bytes))) => bytes,
+            Ok(None) => break,
+            Ok(Some(bytes)) => bytes,
         };
         let fed = decoder.feed(&chunk, &mut events);
+        let had_text = got_text;
         // Events decoded before an error still reach the caller.
         for event in events.drain(..) {
-            match event {
-                StreamEvent::Delta(_) => got_text = true,
+            match &event {
+                StreamEvent::Delta(text) | StreamEvent::Reasoning(text) => {
+                    got_text |= matches!(event, StreamEvent::Delta(_));
+                    text_bytes = text_bytes.saturating_add(text.len());
+                    if text_bytes > STREAM_TEXT_CAP {
+                        return Err(ProviderError::invalid(format!(
+                            "the answer is longer than {} MiB; giving up on it",
+                            STREAM_TEXT_CAP / (1024 * 1024)
+                        )));
+                    }
+                }
                 StreamEvent::Done => {
                     on_event(event);
                     return Ok(());
@@ -212,6 +356,13 @@ pub async fn execute(
             on_event(event);
         }
         fed?;
+        if got_text {
+            last = Instant::now();
+            if !had_text {
+                // From the first-token limit to the idle one, which may be sooner.
+                timer.as_mut().reset(limit(true, last).0);
+            }
+        }
     }
     let finished = decoder.finish(&mut events);
     let mut done = false;
@@ -310,4 +461,58 @@ pub fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::redact;
+
+    proptest! {
+        #![proptest_config(crate::provider::fuzz::config(1000))]
+
+        /// No message keeps 8 characters of the key in a row, whatever
+        /// surrounds it and however it is cut.
+        #[test]
+        fn no_prefix_of_a_key_survives(
+            key in "[a-zA-Z0-9_é-]{8,40}",
+            before in ".{0,20}",
+            after in ".{0,20}",
+            cut in 8usize..48,
+        ) {
+            let shown: String = key.chars().take(cut).collect();
+            let text = format!("{before}{shown}{after}{key}");
+            let out = redact(&text, &key);
+            let prefix: String = key.chars().take(8).collect();
+            prop_assert!(!out.contains(&prefix), "{:?} -> {:?}", text, out);
+        }
+    }
+
+    #[test]
+    fn keys_are_redacted_whole_cut_short_or_masked() {
+        let key = "sk-route-secret-A1B2C3D4E5";
+        assert_eq!(
+            redact(&format!("Incorrect API key provided: {key}."), key),
+            "Incorrect API key provided: [REDACTED]."
+        );
+        assert_eq!(
+            redact("key sk-route-secr… is bad", key),
+            "key [REDACTED]… is bad"
+        );
+        assert_eq!(
+            redact("sk-route****D4E5 and sk-route", key),
+            "[REDACTED]****D4E5 and [REDACTED]"
+        );
+        assert_eq!(
+            redact("nothing secret: sk-rout", key),
+            "nothing secret: sk-rout"
+        );
+        assert_eq!(
+            redact("a short key k1 is left", "k1"),
+            "a short key k1 is left"
+        );
+        assert_eq!(redact("é sk-route-é", "sk-route-x"), "é [REDACTED]é");
+        assert_eq!(redact("ab12345é-x", "ab12345é"), "[REDACTED]-x");
+    }
 }

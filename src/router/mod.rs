@@ -190,6 +190,14 @@ pub async fn run(plan: &Plan, req: &Request<'_>, reporter: &mut dyn Reporter) ->
                     reporter.waiting(&attempt, wait);
                     attempts.push(attempt);
                     if req.cancel.sleep(wait).await.is_err() {
+                        // Interrupted while waiting to retry: the retry that
+                        // was due is recorded as cancelled (nothing was sent),
+                        // so that the request ends `cancelled` in the ledger
+                        // like any interrupted request (issue 9).
+                        if let Some(retry) = attempts.last().map(cancelled_retry) {
+                            reporter.attempt_finished(&retry, None);
+                            attempts.push(retry);
+                        }
                         return Routed {
                             attempts,
                             outcome: Outcome::Cancelled,
@@ -387,6 +395,33 @@ async fn flushing<F: Future>(
         polled
     })
     .await
+}
+
+/// The retry after `failed`, cancelled before it was sent.
+fn cancelled_retry(failed: &Attempt) -> Attempt {
+    Attempt {
+        number: failed.number.saturating_add(1),
+        try_no: failed.try_no.saturating_add(1),
+        started: SystemTime::now(),
+        latency: Duration::ZERO,
+        ttft: None,
+        result: Err(ProviderError::new(
+            ErrorKind::Cancelled,
+            "interrupted while waiting to retry (nothing was sent)",
+        )),
+        setup_error: false,
+        forced: false,
+        usage: None,
+        served_model: None,
+        provider_cost: None,
+        finish: None,
+        cost: None,
+        printed: false,
+        text: String::new(),
+        decision: Some(Decision::Stop),
+        retry_after_until: None,
+        ..failed.clone()
+    }
 }
 
 /// A small xorshift generator seeded from the clock and the process id: enough

@@ -3,13 +3,16 @@
 //! wire format.
 
 mod ask;
+mod bad_input;
 mod bench_smoke;
 mod compare;
 mod cost;
 mod generated;
 mod init;
 mod models;
+mod processes;
 mod providers;
 mod reliability;
 mod router;
+mod secrets;
 mod support;

@@ -182,3 +182,264 @@ pub(crate) fn ledger_rows(env: &TestEnv) -> Vec<(String, String, Option<String>)
         .collect::<Result<_, _>>()
         .expect("rows")
 }
+
+// -- Hostile servers and process measurements (issue 9) ----------------------
+
+/// One request as a [`HostileServer`] read it.
+#[derive(Debug, Clone)]
+pub(crate) struct RawRequest {
+    /// The request line and headers, as sent.
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl RawRequest {
+    /// The first header of that name (case-insensitive).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// A raw HTTP server for what no well-behaved provider does: each connection
+/// gets its own thread, its request is read (head and `Content-Length` body)
+/// and recorded, then `behaviour` writes whatever it likes. A behaviour that
+/// loops forever ends when the client hangs up (its writes fail).
+pub(crate) struct HostileServer {
+    addr: std::net::SocketAddr,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<RawRequest>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HostileServer {
+    pub(crate) fn start(
+        behaviour: impl Fn(&mut std::net::TcpStream, &RawRequest) + Send + Sync + 'static,
+    ) -> HostileServer {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let behaviour = Arc::new(behaviour);
+        let (recorded, stopped) = (Arc::clone(&requests), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let (behaviour, recorded) = (Arc::clone(&behaviour), Arc::clone(&recorded));
+                std::thread::spawn(move || {
+                    let _ = stream.set_nodelay(true);
+                    while let Some(request) = read_request(&mut stream) {
+                        recorded.lock().expect("lock").push(request.clone());
+                        behaviour(&mut stream, &request);
+                    }
+                });
+            }
+        });
+        HostileServer {
+            addr,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub(crate) fn requests(&self) -> Vec<RawRequest> {
+        self.requests.lock().expect("lock").clone()
+    }
+
+    pub(crate) fn request_count(&self) -> usize {
+        self.requests.lock().expect("lock").len()
+    }
+}
+
+impl Drop for HostileServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so that it sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Reads one request: head up to the blank line, then `Content-Length` bytes.
+/// `None` when the client closed the connection.
+fn read_request(stream: &mut std::net::TcpStream) -> Option<RawRequest> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut request = RawRequest {
+        head,
+        body: Vec::new(),
+    };
+    let length: usize = request
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    request.body = vec![0; length];
+    stream.read_exact(&mut request.body).ok()?;
+    Some(request)
+}
+
+/// Writes a response head. `length: None` is a close-delimited body
+/// (`Connection: close`, no `Content-Length`).
+pub(crate) fn write_head(
+    stream: &mut std::net::TcpStream,
+    status: u16,
+    content_type: &str,
+    length: Option<usize>,
+    extra: &[(&str, &str)],
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut head = format!("HTTP/1.1 {status} Status\r\ncontent-type: {content_type}\r\n");
+    match length {
+        Some(n) => head.push_str(&format!("content-length: {n}\r\n")),
+        None => head.push_str("connection: close\r\n"),
+    }
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())
+}
+
+/// Waits until the client hangs up, reading (and dropping) whatever it sends.
+pub(crate) fn wait_for_close(stream: &mut std::net::TcpStream) {
+    use std::io::Read;
+    let mut sink = [0u8; 1024];
+    while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+}
+
+/// What a `route` process did, with the most memory it held.
+#[derive(Debug)]
+pub(crate) struct Measured {
+    pub run: Run,
+    pub elapsed: Duration,
+    /// Peak resident set in KiB (`VmHWM`), when /proc could tell.
+    pub max_rss_kib: Option<u64>,
+}
+
+/// Runs `route ARGS` and samples its peak memory from /proc while it runs.
+/// Panics if it runs for more than `limit`.
+pub(crate) fn measure(env: &TestEnv, args: &[&str], limit: Duration) -> Measured {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut child = spawn(env, args);
+    let pid = child.id();
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    // Drain both pipes on their own threads so that route never blocks on them.
+    let stdout = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let stderr = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let mut peak = None;
+    let status = loop {
+        if let Some(kib) = vm_hwm_kib(pid) {
+            peak = Some(peak.map_or(kib, |p: u64| p.max(kib)));
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("route ran for more than {limit:?} (peak {peak:?} KiB): {args:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout.join().expect("stdout")).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr.join().expect("stderr")).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "route panicked:\n{}",
+        run.stderr
+    );
+    Measured {
+        run,
+        elapsed: started.elapsed(),
+        max_rss_kib: peak,
+    }
+}
+
+/// `VmHWM` of a running process, in KiB.
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Sends a signal to a process by its id (`kill -SIG PID`).
+#[cfg(unix)]
+pub(crate) fn signal(child: &std::process::Child, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .args(["-s", sig, "--", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{sig} failed");
+}
+
+/// Waits until `ready()` holds, for at most `limit`.
+pub(crate) fn wait_until(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if ready() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    ready()
+}
+
+impl TestEnv {
+    /// `program ARGS` in this test's world (cleared environment, the test's
+    /// variables, its folder), with piped stdout and stderr and no stdin:
+    /// for threads, shells and process groups.
+    pub(crate) fn command_of(&self, program: &str, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
+        cmd.env_clear();
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    }
+
+    /// `route ARGS`, see [`TestEnv::command_of`].
+    pub(crate) fn command(&self, args: &[&str]) -> std::process::Command {
+        self.command_of(env!("CARGO_BIN_EXE_route"), args)
+    }
+}
