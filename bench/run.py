@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import platform
@@ -340,11 +341,13 @@ def toml_str(s: str) -> str:
     return json.dumps(s)
 
 
-def write_profile(path: Path, providers: dict[str, str], models: dict[str, tuple[str, str]],
+def write_profile(path: Path, providers: dict[str, str | tuple[str, str]], models: dict[str, tuple[str, str]],
                   chains: dict[str, tuple[list[str], dict[str, str]]], default: str) -> None:
+    """A profile; a provider is a base URL (kind openai) or (kind, base URL)."""
     out = [f"default = {toml_str(default)}", ""]
-    for name, url in providers.items():
-        out += [f"[providers.{name}]", 'kind = "openai"', f"base_url = {toml_str(url)}",
+    for name, spec in providers.items():
+        kind, url = spec if isinstance(spec, tuple) else ("openai", spec)
+        out += [f"[providers.{name}]", f"kind = {toml_str(kind)}", f"base_url = {toml_str(url)}",
                 f"api_key_env = {toml_str(KEY_ENV)}", ""]
     for alias, (provider, model) in models.items():
         out += [f"[models.{alias}]", f"provider = {toml_str(provider)}", f"model = {toml_str(model)}", ""]
@@ -386,7 +389,7 @@ def machine() -> dict[str, str]:
 # ---------------------------------------------------------------------- ledger
 
 
-def fill_ledger(db: Path, rows: int, now_ms: int) -> None:
+def fill_ledger(db: Path, rows: int, now_ms: int, skewed: bool = False) -> None:
     """Adds `rows` synthetic attempts (one per request, 20 models at 5 providers,
     spread over 90 days, 95 % answered) to a ledger that `route` created, so the
     schema is route's own. Columns are filled by name, and the rollups `route`
@@ -408,13 +411,23 @@ def fill_ledger(db: Path, rows: int, now_ms: int) -> None:
                 cur = conn.execute("INSERT INTO dims (health_key, label, tag, provider) VALUES (?, ?, ?, ?)",
                                    (f"{prov}/{model}", model, tag, prov))
                 dims[(m, tag)] = cur.lastrowid
+    # Skewed: models by Zipf's law (the k-th is used 1/k as often as the first),
+    # most requests untagged; uniform: every model and tag alike (the worst case
+    # for the rollups: every combination in every 15-minute slot).
+    model_ids = list(range(len(models)))
+    model_cum = list(itertools.accumulate(1 / (k + 1) for k in model_ids))
+    tag_cum = [0.80, 0.95, 1.0]
     # flags (src/ledger/mod.rs `flags`): REQUEST | MODEL | PROVIDER | ALIAS, + ANSWERED.
     first_of_request, answered = 0b1111, 1 << 5
 
     def gen():
         for i in range(rows):
-            m = rnd.randrange(len(models))
-            prov, tag = providers[m % len(providers)], tags[i % 3]
+            if skewed:
+                m = rnd.choices(model_ids, cum_weights=model_cum)[0]
+                tag = rnd.choices(tags, cum_weights=tag_cum)[0]
+            else:
+                m, tag = rnd.randrange(len(models)), tags[i % 3]
+            prov = providers[m % len(providers)]
             ok = rnd.random() < 0.95
             at = now_ms - rnd.randrange(span)
             inp, out = rnd.randrange(20, 4000), rnd.randrange(10, 1500)
@@ -559,16 +572,20 @@ class Bench:
         }
         self.profile = self.tmp / "profile.toml"
         write_profile(self.profile, providers, models, chains, "answer")
-        # `route models`: ten aliases and a chain, all priced from the built-in catalog.
-        catalog_ids = ["gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "o3-mini",
-                       "claude-sonnet-4-5-20250929", "claude-haiku-4-5", "gemini-2.5-flash",
-                       "gemini-2.5-pro", "gpt-5"]
+        # `route models`: ten aliases at three kinds of provider, pinned and floating ids,
+        # some retiring soon, all priced from the built-in catalog, and a chain. Nothing is
+        # sent: the URLs only have to parse.
+        models10 = [("openai", "gpt-4o-mini"), ("openai", "gpt-4o-2024-08-06"), ("openai", "gpt-4.1"),
+                    ("openai", "o3-mini"), ("openai", "gpt-5"),
+                    ("anthropic", "claude-sonnet-4-5-20250929"), ("anthropic", "claude-haiku-4-5"),
+                    ("gemini", "gemini-2.5-flash"), ("gemini", "gemini-2.5-pro"),
+                    ("gemini", "gemini-2.0-flash")]
         self.models_profile = self.tmp / "models.toml"
         write_profile(
             self.models_profile,
-            {"mock": f"{self.answer.url}/v1"},
-            {f"m{i}": ("mock", mid) for i, mid in enumerate(catalog_ids)},
-            {"main": (["m0", "m1", "m2"], {})},
+            {k: (k, f"{self.answer.url}/{k}") for k in ("openai", "anthropic", "gemini")},
+            {f"m{i}": m for i, m in enumerate(models10)},
+            {"main": (["m0", "m5", "m7"], {})},
             "main",
         )
 
@@ -785,9 +802,20 @@ class Bench:
         r = series(cmd, env, s.slow_reps, 1)
         w = walls(r)
         self.report.add(Row(
-            "ledger", f"`cost --by model` over {s.ledger_rows:,} rows", ms(w.median), w.spread("ms"),
+            "ledger", f"`cost --by model` over {s.ledger_rows:,} rows, uniform use (20 models × 3 tags)",
+            ms(w.median), w.spread("ms"),
             "", "", "≤ 300 ms", self.met(w.median <= 300.0)))
         self.rss("ledger", f"peak RSS of `cost --by model` over {s.ledger_rows:,} rows", cmd, env, None)
+        # The same number of rows with a skewed use of models and tags.
+        sdata = self.tmp / "ledger-skewed"
+        sdata.mkdir()
+        senv = self.env(data=sdata)
+        checked(run(self.ask("answer", "--no-stream"), senv), ["route ask"])
+        fill_ledger(sdata / "ledger.db", s.ledger_rows, int(time.time() * 1000), skewed=True)
+        w = walls(series(cmd, senv, s.slow_reps, 1))
+        self.report.add(Row(
+            "ledger", f"`cost --by model` over {s.ledger_rows:,} rows, skewed use (Zipf models, 80 % untagged)",
+            ms(w.median), w.spread("ms"), "", "", "", None))
         # Recording into (and planning from) the big ledger.
         r = paired([self.ask("answer", "--no-stream"), self.ask("answer", "--no-stream", "--no-log")], env,
                    s.reps, s.warmup)
@@ -796,6 +824,17 @@ class Bench:
             "ledger", f"`ask --no-stream` with {s.ledger_rows:,} rows in the ledger", ms(w.median), w.spread("ms"),
             f"`--no-log` {ms(walls(r[1]).median)}", f"insert {dd.median:+.2f} ms paired",
             "", None))
+        # A daily or monthly cap makes every request sum what was spent.
+        budget = self.tmp / "budget.toml"
+        budget.write_text(self.profile.read_text() + "\n[budget]\nmonthly = 1000.0\n")
+        benv = self.env(profile=budget, data=data)
+        cmd = self.ask("answer", "--no-stream", "--no-log")
+        r = paired([cmd, cmd], env, s.reps, s.warmup, envs=[benv, env])
+        w, dd = walls(r[0]), pair_diff(r[0], r[1])
+        self.report.add(Row(
+            "ledger", f"`ask --no-stream --no-log` with a monthly budget, {s.ledger_rows:,} rows",
+            ms(w.median), w.spread("ms"), f"no budget {ms(walls(r[1]).median)}",
+            f"{dd.median:+.2f} ms paired (summing the month's spend)", "", None))
 
     def peer(self) -> None:
         llm = shutil.which("llm")
@@ -813,8 +852,9 @@ class Bench:
         cmds = [[llm, "-m", "route-bench-mock", "--no-log", "--no-stream", PROMPT],
                 self.ask("answer", "--no-stream", "--no-log")]
         try:
-            r = paired(cmds, env, max(3, s.reps // 4), 1,
-                       envs=[env, self.env()])
+            # llm takes about a second a run: a few are enough.
+            n, warm = (1, 0) if self.args.quick else (max(3, s.reps // 4), 1)
+            r = paired(cmds, env, n, warm, envs=[env, self.env()])
         except Failed as e:
             self.report.skip("peer", f"llm failed: {e}")
             return
