@@ -118,7 +118,11 @@ fn produce(args: &CostArgs, ctx: &CostContext, now: SystemTime) -> Result<Output
         limit,
     };
     let data = match &ledger {
-        Some(ledger) => Data::read(ledger, by, &filter, table, now).map_err(ledger_error)?,
+        Some(ledger) => {
+            // What was spent is shown only against a daily or monthly cap.
+            let capped = ctx.budget.daily.is_some() || ctx.budget.monthly.is_some();
+            Data::read(ledger, by, &filter, table, capped.then_some(now)).map_err(ledger_error)?
+        }
         None => Data::default(),
     };
 
@@ -246,7 +250,7 @@ impl Data {
         by: Option<GroupBy>,
         filter: &Filter,
         table: bool,
-        now: SystemTime,
+        spent_at: Option<SystemTime>,
     ) -> Result<Data, LedgerError> {
         let mut data = Data::default();
         match by {
@@ -259,7 +263,10 @@ impl Data {
                 limit: None,
             })?;
         }
-        data.spent = ledger.spent(now)?;
+        // Summing the month's spend is the dearest read of a large ledger.
+        if let Some(now) = spent_at {
+            data.spent = ledger.spent(now)?;
+        }
         Ok(data)
     }
 
@@ -793,7 +800,7 @@ mod tests {
         let dir = seeded();
         let ledger = Ledger::open_read(dir.path()).unwrap().unwrap();
         let filter = Filter::default();
-        let data = Data::read(&ledger, None, &filter, true, SystemTime::now()).unwrap();
+        let data = Data::read(&ledger, None, &filter, true, Some(SystemTime::now())).unwrap();
         let c = ctx(Some(dir.path().into()), Budget::default());
 
         let table = render_table(&data, None, &c);
@@ -834,7 +841,7 @@ mod tests {
             Some(GroupBy::Provider),
             &Filter::default(),
             true,
-            SystemTime::now(),
+            Some(SystemTime::now()),
         )
         .unwrap();
         let c = ctx(Some(dir.path().into()), Budget::default());
