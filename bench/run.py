@@ -393,7 +393,7 @@ def fill_ledger(db: Path, rows: int, now_ms: int, skewed: bool = False) -> None:
     """Adds `rows` synthetic attempts (one per request, 20 models at 5 providers,
     spread over 90 days, 95 % answered) to a ledger that `route` created, so the
     schema is route's own. Columns are filled by name, and the rollups `route`
-    keeps next to the rows (`dims`, `buckets`: see src/ledger) are filled the
+    keeps next to the rows (`dims`, `buckets`, `dim_totals`: see src/ledger) are filled the
     way `Ledger::record` fills them, when the schema has them."""
     conn = sqlite3.connect(db)
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -483,6 +483,14 @@ def fill_ledger(db: Path, rows: int, now_ms: int, skewed: bool = False) -> None:
                        SUM(COALESCE(output_tokens, 0)), SUM(COALESCE(provider_cost, cost, 0)),
                        SUM(flags & 16 != 0), SUM(flags & 32 != 0), SUM(flags & 64 != 0)
                    FROM attempts GROUP BY at / 900000, dim""")
+        if "dim_totals" in tables:
+            # UPSERT_TOTAL: the same sums per dim over all time.
+            conn.execute("DELETE FROM dim_totals")
+            conn.execute(
+                """INSERT INTO dim_totals SELECT dim, SUM(requests), SUM(model_requests), SUM(provider_requests),
+                       SUM(alias_requests), SUM(attempts), SUM(input_tokens), SUM(output_tokens), SUM(cost),
+                       SUM(unknown_costs), SUM(answered), SUM(fell_back)
+                   FROM buckets GROUP BY dim""")
     conn.close()
 
 

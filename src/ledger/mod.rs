@@ -420,6 +420,7 @@ fn write_rows(tx: &rusqlite::Transaction<'_>, rows: &[Row]) -> rusqlite::Result<
     let mut earlier = tx
         .prepare_cached("SELECT health_key, provider, label FROM attempts WHERE request_id = ?1")?;
     let mut bucket = tx.prepare_cached(UPSERT_BUCKET)?;
+    let mut total = tx.prepare_cached(UPSERT_TOTAL)?;
     // What each request of this batch already has: rows recorded before, then
     // the batch's own earlier rows.
     let mut seen: HashMap<&str, Vec<(String, String, String)>> = HashMap::new();
@@ -482,7 +483,7 @@ fn write_rows(tx: &rusqlite::Transaction<'_>, rows: &[Row]) -> rusqlite::Result<
             flags,
         ])?;
         let bit = |f: i64| i64::from(flags & f != 0);
-        bucket.execute(params![
+        let sums = params![
             at.div_euclid(SLOT_MS),
             dim,
             bit(flags::REQUEST),
@@ -495,7 +496,9 @@ fn write_rows(tx: &rusqlite::Transaction<'_>, rows: &[Row]) -> rusqlite::Result<
             bit(flags::UNKNOWN_COST),
             bit(flags::ANSWERED),
             bit(flags::FELL_BACK),
-        ])?;
+        ];
+        bucket.execute(sums)?;
+        total.execute(sums)?;
     }
     Ok(())
 }
@@ -580,6 +583,25 @@ const UPSERT_BUCKET: &str = "INSERT INTO buckets (
     input_tokens, output_tokens, cost, unknown_costs, answered, fell_back
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?10, ?11, ?12)
 ON CONFLICT (slot, dim) DO UPDATE SET
+    requests = requests + excluded.requests,
+    model_requests = model_requests + excluded.model_requests,
+    provider_requests = provider_requests + excluded.provider_requests,
+    alias_requests = alias_requests + excluded.alias_requests,
+    attempts = attempts + 1,
+    input_tokens = input_tokens + excluded.input_tokens,
+    output_tokens = output_tokens + excluded.output_tokens,
+    cost = cost + excluded.cost,
+    unknown_costs = unknown_costs + excluded.unknown_costs,
+    answered = answered + excluded.answered,
+    fell_back = fell_back + excluded.fell_back";
+
+/// Adds one row to its dim's all-time totals: [`UPSERT_BUCKET`]'s parameters,
+/// the slot (`?1`) left out.
+const UPSERT_TOTAL: &str = "INSERT INTO dim_totals (
+    dim, requests, model_requests, provider_requests, alias_requests, attempts,
+    input_tokens, output_tokens, cost, unknown_costs, answered, fell_back
+) VALUES (?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?10, ?11, ?12)
+ON CONFLICT (dim) DO UPDATE SET
     requests = requests + excluded.requests,
     model_requests = model_requests + excluded.model_requests,
     provider_requests = provider_requests + excluded.provider_requests,

@@ -4,8 +4,9 @@
 //! Totals come from the `buckets` rollup (running sums per 15-minute slot and per
 //! combination of model, provider, alias and tag, kept by [`Ledger::record`]),
 //! plus the raw attempts of the one partial slot at the start of a `--since`
-//! range. So `route cost --by model` sums a few thousand bucket rows however
-//! many attempts there are, and every sum is done by SQLite over integer
+//! range; with no `--since`, from `dim_totals` (the same sums per combination
+//! over all time), except for `--by day`. So `route cost --by model` sums a few
+//! rows however many attempts there are, and every sum is done by SQLite over integer
 //! picodollars. Local dates and times come from SQLite's `localtime` modifier
 //! (which follows `TZ`), so `route` needs no time-zone database of its own.
 //!
@@ -191,6 +192,25 @@ const PARTS: &str = "
     FROM attempts WHERE at >= ?2 AND at < ?3
     GROUP BY 1, 2";
 
+/// [`PARTS`] over all time, from the per-dim totals: one row per dim. Its
+/// rows have no slot (0), so it does not serve `--by day`. It takes the same
+/// parameters as [`PARTS`] and uses none: `?3` is named only so that both
+/// count three.
+const PARTS_ALL_TIME: &str = "
+    SELECT 0 AS slot, dim, requests, model_requests, provider_requests, alias_requests,
+        attempts, input_tokens, output_tokens, cost, unknown_costs, answered, fell_back
+    FROM dim_totals WHERE ?3 IS NOT NULL";
+
+/// The parts to add up: all-time totals when there is no `--since` and the
+/// grouping needs no time, else buckets and raw attempts.
+fn parts(filter: &Filter, by: Option<GroupBy>) -> &'static str {
+    if filter.since.is_none() && by != Some(GroupBy::Day) {
+        PARTS_ALL_TIME
+    } else {
+        PARTS
+    }
+}
+
 /// `?1`..`?3` of [`PARTS`] for a filter: whole slots from the first slot
 /// boundary at or after `since`, raw attempts before that boundary.
 fn bounds(filter: &Filter) -> (i64, i64, i64) {
@@ -279,10 +299,11 @@ impl Ledger {
     /// Totals per group, for `route cost --by`.
     pub fn totals_by(&self, by: GroupBy, filter: &Filter) -> Result<Vec<GroupRow>, LedgerError> {
         let sql = format!(
-            "WITH parts AS ({PARTS})
+            "WITH parts AS ({parts})
             SELECT {key} AS k, {sums}
             FROM parts JOIN dims AS d ON d.id = parts.dim
             GROUP BY k ORDER BY {order} LIMIT ?4",
+            parts = parts(filter, Some(by)),
             key = by.key(),
             sums = sums(by.requests()),
             order = by.order(),
@@ -303,7 +324,8 @@ impl Ledger {
     /// Requests count once however many models they touched.
     pub fn totals(&self, filter: &Filter) -> Result<Totals, LedgerError> {
         let sql = format!(
-            "WITH parts AS ({PARTS}) SELECT {} FROM parts",
+            "WITH parts AS ({}) SELECT {} FROM parts",
+            parts(filter, None),
             sums("requests")
         );
         let (slot, lo, hi) = bounds(filter);
@@ -687,6 +709,32 @@ mod tests {
                 );
                 assert_eq!(got, raw, "since {cut}");
             }
+        }
+    }
+
+    #[test]
+    fn all_time_totals_match_the_buckets() {
+        // No --since reads the per-dim totals; a --since before every row reads
+        // the buckets: the same attempts, so the same sums.
+        let (_dir, ledger, _now) = seed();
+        let all = Filter::default();
+        let epoch = Filter {
+            since: Some(from_unix_ms(0)),
+            limit: None,
+        };
+        assert_eq!(ledger.totals(&all).unwrap(), ledger.totals(&epoch).unwrap());
+        for by in [
+            GroupBy::Model,
+            GroupBy::Provider,
+            GroupBy::Alias,
+            GroupBy::Tag,
+            GroupBy::Day,
+        ] {
+            assert_eq!(
+                ledger.totals_by(by, &all).unwrap(),
+                ledger.totals_by(by, &epoch).unwrap(),
+                "{by:?}"
+            );
         }
     }
 
