@@ -391,6 +391,20 @@ impl Reporter for AskReporter<'_> {
             self.write("\n");
             self.last_byte = Some(b'\n');
         }
+        // Interrupted mid-answer on a terminal: end the line too, so that the
+        // shell's prompt does not follow the partial answer (issue 9). Into a
+        // pipe, the partial text is left exactly as it came.
+        let cancelled =
+            matches!(&attempt.result, Err(e) if e.kind == crate::provider::ErrorKind::Cancelled);
+        if cancelled
+            && self.printer.stdout_tty
+            && self.to_stdout
+            && self.written
+            && self.last_byte != Some(b'\n')
+        {
+            self.write("\n");
+            self.last_byte = Some(b'\n');
+        }
         if self.printer.verbose {
             self.printer.note(&summary::attempt_line(attempt, next));
         }

@@ -309,3 +309,106 @@ fn compare_into_a_closed_pipe_ends_quietly() {
         );
     }
 }
+
+// -- The terminal ----------------------------------------------------------------------------
+
+/// What an interrupted command left on a terminal: every escape sequence
+/// complete, colours reset, a hidden cursor shown again, and the cursor at
+/// the start of a line.
+fn terminal_left_clean(transcript: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(transcript);
+    let mut sgr_open = false;
+    let mut cursor_hidden = false;
+    let mut rest = text.as_ref();
+    while let Some(at) = rest.find('\u{1b}') {
+        rest = &rest[at + 1..];
+        let Some(csi) = rest.strip_prefix('[') else {
+            return Err(format!(
+                "an escape that is not a CSI: {:?}",
+                &rest[..rest.len().min(8)]
+            ));
+        };
+        let Some(end) = csi.find(|c: char| ('\u{40}'..='\u{7e}').contains(&c)) else {
+            return Err("an escape sequence cut short".into());
+        };
+        let (params, last) = (&csi[..end], &csi[end..=end]);
+        match (params, last) {
+            ("?25", "l") => cursor_hidden = true,
+            ("?25", "h") => cursor_hidden = false,
+            ("" | "0", "m") => sgr_open = false,
+            (_, "m") => sgr_open = true,
+            _ => {}
+        }
+        rest = &csi[end + 1..];
+    }
+    if sgr_open {
+        return Err("a colour or style was left on".into());
+    }
+    if cursor_hidden {
+        return Err("the cursor was left hidden".into());
+    }
+    if !text.ends_with('\n') {
+        return Err(format!(
+            "the last line was left open: {:?}",
+            &text[text.len().saturating_sub(40)..]
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn sigint_on_a_terminal_leaves_it_clean() {
+    // `script` gives route a pseudo-terminal, so that the live view draws
+    // and colours are on; skipped where util-linux `script` is missing.
+    if Command::new("script").arg("--version").output().is_err() {
+        return;
+    }
+    for (command, waits_for_b) in [("compare -m a -m b hi", true), ("ask -m a hi", false)] {
+        let a = MockServer::start(slow_answer());
+        let b = MockServer::start(Script::always(Reply::Hang));
+        let mut env = setup("first_token_timeout = \"60s\"", &[&a, &b]);
+        env.unset("NO_COLOR").env("TERM", "xterm");
+        let inner = format!("exec '{}' {command}", env!("CARGO_BIN_EXE_route"));
+        let mut script = env
+            .command_of("script", &["-qfec", &inner, "/dev/null"])
+            .spawn()
+            .expect("script");
+        let mut transcript = script.stdout.take().expect("stdout");
+        let reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let _ = transcript.read_to_end(&mut all);
+            all
+        });
+        assert!(wait_until(Duration::from_secs(10), || a.request_count()
+            == 1
+            && (b.request_count() == 1 || !waits_for_b)));
+        std::thread::sleep(Duration::from_millis(600));
+        // `exec`: route is script's own child.
+        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", script.id()))
+            .expect("children of script");
+        let route: u32 = children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("route's pid");
+        let status = Command::new("kill")
+            .args(["-s", "INT", "--", &route.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let code = script.wait().expect("wait").code();
+        let transcript = reader.join().expect("transcript");
+        let shown = String::from_utf8_lossy(&transcript);
+        assert_eq!(code, Some(130), "{command}: {shown}");
+        if waits_for_b {
+            assert!(
+                shown.contains('\u{1b}'),
+                "the live view never drew: {shown:?}"
+            );
+            assert!(shown.contains("cancelled"), "{shown}");
+        }
+        if let Err(why) = terminal_left_clean(&transcript) {
+            panic!("{command}: {why}:\n{shown:?}");
+        }
+    }
+}
