@@ -30,6 +30,7 @@ import platform
 import random
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import statistics
@@ -814,6 +815,11 @@ class Bench:
             ms(w.median), w.spread("ms"),
             "", "", "≤ 300 ms", self.met(w.median <= 300.0)))
         self.rss("ledger", f"peak RSS of `cost --by model` over {s.ledger_rows:,} rows", cmd, env, None)
+        # With --since the sums come from the 15-minute buckets instead.
+        w = walls(series([*cmd, "--since", "30d"], env, s.slow_reps, 1))
+        self.report.add(Row(
+            "ledger", f"`cost --by model --since 30d` over {s.ledger_rows:,} rows, uniform use",
+            ms(w.median), w.spread("ms"), "", "", "", None))
         # The same number of rows with a skewed use of models and tags.
         sdata = self.tmp / "ledger-skewed"
         sdata.mkdir()
@@ -935,6 +941,8 @@ def main() -> int:
                   "  cargo build --release -p route --bin route -p route-mock --bin route-mock", file=sys.stderr)
             return 2
 
+    # Stopped with SIGTERM: still stop the mocks and remove the temporary folder.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     info = machine()
     mode = "quick (smoke: targets not enforced)" if args.quick else "full"
     bench = Bench(args)
