@@ -1,5 +1,8 @@
 //! The command line, defined with clap's derive API. Doc comments are the help
 //! text; `after_help` carries examples.
+// The doc comments below are `--help` text, where `<placeholder>` is the
+// convention, not HTML.
+#![allow(rustdoc::invalid_html_tags)]
 
 use std::path::PathBuf;
 

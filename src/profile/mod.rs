@@ -1,6 +1,6 @@
 //! The profile: providers, model aliases, chains, settings and budgets.
 //!
-//! It is read once ([`load`]), validated into these immutable structures, and
+//! It is read once ([`load()`]), validated into these immutable structures, and
 //! passed by reference; nothing changes it afterwards.
 
 pub mod check;
