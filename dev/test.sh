@@ -18,5 +18,8 @@ fi
 echo "== cargo test"
 cargo test --workspace --locked
 
+echo "== property tests of every parser, a longer run (bounded by case count)"
+ROUTE_FUZZ_CASES=8000 cargo test --locked --lib fuzz
+
 echo "== cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
