@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
-use super::types::{FinishReason, StreamEvent, Usage};
+use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, sse};
 
 /// The API version sent when the profile names none (`api_version`).
@@ -92,19 +92,20 @@ fn body(call: &Call<'_>) -> Vec<u8> {
         json!([{"role": "user", "content": req.prompt}]),
     );
     body.insert("stream".into(), json!(req.stream));
-    if let Some(t) = p.temperature {
-        body.insert("temperature".into(), json!(t));
-    }
-    if let Some(t) = p.top_p {
-        body.insert("top_p".into(), json!(t));
-    }
-    if !p.stop.is_empty() {
-        body.insert("stop_sequences".into(), json!(p.stop));
-    }
-    // `p.seed` is deliberately not sent: the Messages API has no seed and
+    // `max_tokens` is set above; `p.seed` is deliberately not sent: the Messages API has no seed and
     // rejects unknown fields with a 400, and a seed set in a chain's shared
     // params must not break the chain's Anthropic member. Anything in `extra`
     // is the user's explicit choice and goes through as given.
+    p.write_typed(
+        &ParamNames {
+            temperature: "temperature",
+            top_p: "top_p",
+            max_tokens: None,
+            stop: "stop_sequences",
+            seed: None,
+        },
+        &mut body,
+    );
     for (k, v) in &p.extra {
         body.insert(k.clone(), v.clone());
     }

@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 
 use super::azure::encode_path_segment;
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
-use super::types::{FinishReason, StreamEvent, Usage};
+use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, sse};
 
 /// The fields of `GenerationConfig` (v1beta). An extra parameter with one of
@@ -131,21 +131,16 @@ fn body(call: &Call<'_>) -> Vec<u8> {
     let req = call.request;
     let p = &req.params;
     let mut config = Map::new();
-    if let Some(t) = p.temperature {
-        config.insert("temperature".into(), json!(t));
-    }
-    if let Some(t) = p.top_p {
-        config.insert("topP".into(), json!(t));
-    }
-    if let Some(n) = p.max_tokens {
-        config.insert("maxOutputTokens".into(), json!(n));
-    }
-    if !p.stop.is_empty() {
-        config.insert("stopSequences".into(), json!(p.stop));
-    }
-    if let Some(s) = p.seed {
-        config.insert("seed".into(), json!(s));
-    }
+    p.write_typed(
+        &ParamNames {
+            temperature: "temperature",
+            top_p: "topP",
+            max_tokens: Some("maxOutputTokens"),
+            stop: "stopSequences",
+            seed: Some("seed"),
+        },
+        &mut config,
+    );
 
     let mut body = Map::new();
     body.insert(

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
-use super::types::{FinishReason, StreamEvent, Usage};
+use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, ndjson};
 
 /// Extra parameters that are top-level request fields; every other extra
@@ -65,21 +65,16 @@ fn body(call: &Call<'_>) -> Vec<u8> {
     messages.push(json!({"role": "user", "content": req.prompt}));
 
     let mut options = Map::new();
-    if let Some(t) = p.temperature {
-        options.insert("temperature".into(), json!(t));
-    }
-    if let Some(t) = p.top_p {
-        options.insert("top_p".into(), json!(t));
-    }
-    if let Some(n) = p.max_tokens {
-        options.insert("num_predict".into(), json!(n));
-    }
-    if !p.stop.is_empty() {
-        options.insert("stop".into(), json!(p.stop));
-    }
-    if let Some(s) = p.seed {
-        options.insert("seed".into(), json!(s));
-    }
+    p.write_typed(
+        &ParamNames {
+            temperature: "temperature",
+            top_p: "top_p",
+            max_tokens: Some("num_predict"),
+            stop: "stop",
+            seed: Some("seed"),
+        },
+        &mut options,
+    );
 
     let mut body = Map::new();
     body.insert("model".into(), json!(call.model));

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
-use super::types::{FinishReason, StreamEvent, Usage};
+use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, sse};
 
 pub struct OpenAi;
@@ -56,7 +56,7 @@ impl Adapter for OpenAi {
 }
 
 /// The JSON body of a Chat Completions request.
-pub(super) fn body(call: &Call<'_>, max_tokens_field: &str) -> Vec<u8> {
+pub(super) fn body(call: &Call<'_>, max_tokens_field: &'static str) -> Vec<u8> {
     let req = call.request;
     let mut messages = Vec::with_capacity(2);
     if let Some(system) = &req.system {
@@ -71,21 +71,16 @@ pub(super) fn body(call: &Call<'_>, max_tokens_field: &str) -> Vec<u8> {
         body.insert("stream_options".into(), json!({"include_usage": true}));
     }
     let p = &req.params;
-    if let Some(t) = p.temperature {
-        body.insert("temperature".into(), json!(t));
-    }
-    if let Some(t) = p.top_p {
-        body.insert("top_p".into(), json!(t));
-    }
-    if let Some(n) = p.max_tokens {
-        body.insert(max_tokens_field.into(), json!(n));
-    }
-    if !p.stop.is_empty() {
-        body.insert("stop".into(), json!(p.stop));
-    }
-    if let Some(s) = p.seed {
-        body.insert("seed".into(), json!(s));
-    }
+    p.write_typed(
+        &ParamNames {
+            temperature: "temperature",
+            top_p: "top_p",
+            max_tokens: Some(max_tokens_field),
+            stop: "stop",
+            seed: Some("seed"),
+        },
+        &mut body,
+    );
     for (k, v) in &p.extra {
         body.insert(k.clone(), v.clone());
     }

@@ -90,6 +90,39 @@ impl Params {
     }
 }
 
+/// A provider's own names for the typed parameters; `None` where it has no
+/// such field (the parameter is then not sent).
+#[derive(Debug, Clone, Copy)]
+pub struct ParamNames {
+    pub temperature: &'static str,
+    pub top_p: &'static str,
+    pub max_tokens: Option<&'static str>,
+    pub stop: &'static str,
+    pub seed: Option<&'static str>,
+}
+
+impl Params {
+    /// Writes the typed parameters into a provider's JSON object under that
+    /// provider's names. `extra` is each adapter's own business.
+    pub fn write_typed(&self, names: &ParamNames, into: &mut Map<String, Value>) {
+        if let Some(t) = self.temperature {
+            into.insert(names.temperature.into(), Value::from(t));
+        }
+        if let Some(t) = self.top_p {
+            into.insert(names.top_p.into(), Value::from(t));
+        }
+        if let (Some(n), Some(name)) = (self.max_tokens, names.max_tokens) {
+            into.insert(name.into(), Value::from(n));
+        }
+        if !self.stop.is_empty() {
+            into.insert(names.stop.into(), Value::from(self.stop.clone()));
+        }
+        if let (Some(s), Some(name)) = (self.seed, names.seed) {
+            into.insert(name.into(), Value::from(s));
+        }
+    }
+}
+
 fn number(key: &str, value: &Value) -> Result<f64, String> {
     value
         .as_f64()
