@@ -22,3 +22,16 @@ pub const OLLAMA_HOST: &str = "OLLAMA_HOST";
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
+
+/// An environment of fixed variables, for tests.
+#[cfg(test)]
+pub(crate) fn fixed(
+    pairs: &'static [(&'static str, &'static str)],
+) -> impl Fn(&str) -> Option<String> {
+    move |name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}

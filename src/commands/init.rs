@@ -461,14 +461,7 @@ fn model_block(
 mod tests {
     use super::*;
 
-    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
+    use crate::env::fixed as env_of;
 
     #[test]
     fn starter_from_keys_loads_and_names_no_values() {

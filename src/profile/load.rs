@@ -268,14 +268,7 @@ pub fn ollama_base(host: &str) -> String {
 mod tests {
     use super::*;
 
-    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
+    use crate::env::fixed as env_of;
 
     #[test]
     fn env_profile_from_keys() {
