@@ -595,15 +595,7 @@ mod tests {
     fn decodes_fixture_at_every_split() {
         let bytes = STREAM.as_bytes();
         let whole = decode(&[bytes]).unwrap();
-        for i in 0..=bytes.len() {
-            assert_eq!(
-                decode(&[&bytes[..i], &bytes[i..]]).unwrap(),
-                whole,
-                "split at {i}"
-            );
-        }
-        let chunks: Vec<&[u8]> = bytes.chunks(1).collect();
-        assert_eq!(decode(&chunks).unwrap(), whole, "byte by byte");
+        crate::provider::testing::assert_same_at_every_split(&whole, bytes, decode);
     }
 
     #[test]

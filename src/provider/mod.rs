@@ -252,6 +252,20 @@ pub(crate) mod testing {
         Ok(out)
     }
 
+    /// Decoding `bytes` split at every point, and byte by byte, gives `whole`.
+    pub(crate) fn assert_same_at_every_split(
+        whole: &[StreamEvent],
+        bytes: &[u8],
+        decode: impl Fn(&[&[u8]]) -> Result<Vec<StreamEvent>, ProviderError>,
+    ) {
+        for i in 0..=bytes.len() {
+            let split = decode(&[&bytes[..i], &bytes[i..]]).unwrap();
+            assert_eq!(split, whole, "split at {i}");
+        }
+        let chunks: Vec<&[u8]> = bytes.chunks(1).collect();
+        assert_eq!(decode(&chunks).unwrap(), whole, "byte by byte");
+    }
+
     /// The answer text of a list of events.
     pub(crate) fn text(events: &[StreamEvent]) -> String {
         events

@@ -398,13 +398,7 @@ mod tests {
             cache_write_tokens: 0,
             reasoning_tokens: 2,
         })));
-        for i in 0..=bytes.len() {
-            assert_eq!(
-                decode(&[&bytes[..i], &bytes[i..]]).unwrap(),
-                whole,
-                "split at {i}"
-            );
-        }
+        crate::provider::testing::assert_same_at_every_split(&whole, bytes, decode);
     }
 
     #[test]
