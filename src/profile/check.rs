@@ -794,7 +794,7 @@ impl Walk<'_> {
         }
         let (source, span) = match given.first() {
             None => match kind {
-                Some(k) => (k.default_key_source(), span),
+                Some(k) => (k.implied_key_source(t.contains_key("base_url")), span),
                 None => return,
             },
             Some((key, v)) => {

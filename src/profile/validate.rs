@@ -86,12 +86,8 @@ pub(super) fn profile(raw: RawProfile, src: &Source<'_>) -> Result<Profile, Erro
         } else if let Some(key) = p.api_key {
             crate::profile::load::check_private(src.path, &name, key.span(), src)?;
             KeySource::Inline(super::ApiKey::new(key.into_inner()))
-        } else if p.base_url.is_some() {
-            // A server of the user's own (llama.cpp, vLLM, a proxy) needs no
-            // key, and must never receive the real provider's key by default.
-            KeySource::None
         } else {
-            kind.default_key_source()
+            kind.implied_key_source(p.base_url.is_some())
         };
         let base_url = match p.base_url {
             Some(url) => {

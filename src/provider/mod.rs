@@ -84,6 +84,17 @@ impl ProviderKind {
         }
     }
 
+    /// The key source of a provider whose profile table names none. A
+    /// server of the user's own (`base_url` given: llama.cpp, vLLM, a proxy)
+    /// needs no key, and must never receive the real provider's key by default.
+    pub fn implied_key_source(self, own_base_url: bool) -> KeySource {
+        if own_base_url {
+            KeySource::None
+        } else {
+            self.default_key_source()
+        }
+    }
+
     /// The key source when the profile names none.
     pub fn default_key_source(self) -> KeySource {
         match self {

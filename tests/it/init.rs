@@ -235,3 +235,21 @@ fn check_without_a_profile_says_to_run_init() {
     run.expect_code(2);
     assert!(run.stderr.contains("route init"), "{}", run.stderr);
 }
+
+#[test]
+fn check_and_ask_agree_that_an_own_server_needs_no_key() {
+    // A provider with its own base_url and no api_key_*: no key is needed, and
+    // OPENAI_API_KEY is never sent there.
+    let server = crate::support::MockServer::start(crate::support::Script::default());
+    let mut env = TestEnv::new();
+    env.env("OPENAI_API_KEY", "sk-real-openai-key");
+    env.profile(&format!(
+        "[providers.local]\nkind = \"openai\"\nbase_url = \"{}/v1\"\n\
+         [models.l]\nprovider = \"local\"\nmodel = \"llama-2024-01-01\"\ninput_cost = 0.0\noutput_cost = 0.0\n",
+        server.url()
+    ));
+    let check = env.run(&["init", "--check"]);
+    check.expect_code(0);
+    env.run(&["ask", "-m", "l", "hi"]).expect_code(0);
+    assert_eq!(server.requests()[0].header("authorization"), None);
+}
