@@ -377,21 +377,7 @@ fn parse_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderError {
     });
     let error = match parsed {
         Ok(b) => classify(Some(status), &b.error),
-        Err(_) => {
-            let text = super::snippet(body);
-            let message = if text.is_empty() {
-                format!("HTTP {status} with an empty body")
-            } else {
-                text
-            };
-            let kind = match ErrorKind::from_status(status) {
-                ErrorKind::BadRequest => {
-                    kind_from_message(&message).unwrap_or(ErrorKind::BadRequest)
-                }
-                k => k,
-            };
-            ProviderError::http(status, kind, message)
-        }
+        Err(_) => super::unshaped_error(status, body),
     };
     error.with_retry_after(retry_after(headers))
 }

@@ -225,6 +225,30 @@ pub(crate) fn from_json<'a, T: serde::Deserialize<'a>>(
         .map_err(|e| ProviderError::invalid(format!("malformed {what}: {e}")))
 }
 
+/// An error body that is not in the provider's shape (a proxy's page, a
+/// load balancer's 502): the kind comes from the status, refined by the
+/// words of the body for a 4xx.
+pub(crate) fn unshaped_error(status: u16, body: &[u8]) -> ProviderError {
+    let message = body_text(status, body);
+    let kind = match ErrorKind::from_status(status) {
+        ErrorKind::BadRequest => {
+            error::kind_from_message(&message).unwrap_or(ErrorKind::BadRequest)
+        }
+        k => k,
+    };
+    ProviderError::http(status, kind, message)
+}
+
+/// What an error body says, or that it said nothing.
+pub(crate) fn body_text(status: u16, body: &[u8]) -> String {
+    let text = snippet(body);
+    if text.is_empty() {
+        format!("HTTP {status} with an empty body")
+    } else {
+        text
+    }
+}
+
 /// The first part of a body, for messages about bodies that did not parse.
 pub(crate) fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(200)]);

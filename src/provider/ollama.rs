@@ -156,14 +156,7 @@ fn classify(status: Option<u16>, message: &str) -> ErrorKind {
 fn parse_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderError {
     let message = match serde_json::from_slice::<ErrorBody>(body) {
         Ok(b) if !b.error.is_empty() => b.error,
-        _ => {
-            let text = super::snippet(body);
-            if text.is_empty() {
-                format!("HTTP {status} with an empty body")
-            } else {
-                text
-            }
-        }
+        _ => super::body_text(status, body),
     };
     // Older servers say only "model 'x' not found"; newer ones add the hint.
     let message = if status == 404 && message.contains("not found") && !message.contains("pull") {
