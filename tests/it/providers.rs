@@ -276,13 +276,12 @@ fn each_kinds_cut_stream_falls_back_before_text_and_exits_4_after() {
         let cut = MockServer::start(Script::always(Reply::Cut { chunks: 0 }));
         let good = MockServer::start(Script::always(Reply::Answer(Answer::new("rescued"))));
         let mut env = setup(kind, &cut, "retries = 0");
-        let path = env.path().join("profile.toml");
-        let text = std::fs::read_to_string(&path).unwrap()
-            + &format!(
+        env.edit_profile(|text| {
+            text + &format!(
                 "[providers.q]\nkind = \"openai\"\nbase_url = \"{}/v1\"\napi_key_env = \"P_KEY\"\n",
                 good.url()
-            );
-        env.profile(&text);
+            )
+        });
         let run = env.run(&["ask", "-m", "m,q/gpt-4o-mini", "hi"]);
         run.expect_code(0);
         assert_eq!(run.stdout, "rescued\n", "{kind}");

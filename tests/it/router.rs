@@ -36,10 +36,7 @@ fn connection_refused_moves_on_at_once_without_retry() {
     let good = MockServer::start(answer("ok from b"));
     let mut env = setup("retries = 3", &[&good]);
     let port = closed_port();
-    let path = env.path().join("profile.toml");
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    text.push_str(&format!("[providers.down]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\napi_key_env = \"A_KEY\"\n"));
-    env.profile(&text);
+    env.edit_profile(|text| text + &format!("[providers.down]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\napi_key_env = \"A_KEY\"\n"));
     let run = env.run(&["ask", "--json", "-m", "down/x,a", "hi"]);
     run.expect_code(0);
     let j = run.json();
@@ -232,13 +229,11 @@ fn context_length_skips_to_a_model_with_a_larger_window() {
     let b = MockServer::start(answer("never"));
     let c = MockServer::start(answer("big window"));
     let mut env = setup("retries = 3", &[&a, &b, &c]);
-    let path = env.path().join("profile.toml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("[models.a]\n", "[models.a]\ncontext_window = 8000\n")
-        .replace("[models.b]\n", "[models.b]\ncontext_window = 8000\n")
-        .replace("[models.c]\n", "[models.c]\ncontext_window = 1000000\n");
-    env.profile(&text);
+    env.edit_profile(|text| {
+        text.replace("[models.a]\n", "[models.a]\ncontext_window = 8000\n")
+            .replace("[models.b]\n", "[models.b]\ncontext_window = 8000\n")
+            .replace("[models.c]\n", "[models.c]\ncontext_window = 1000000\n")
+    });
     let run = env.run(&["ask", "--json", "-m", "a,b,c", "hi"]);
     run.expect_code(0);
     assert_eq!(run.json()["text"], "big window");
@@ -383,19 +378,16 @@ fn cheapest_strategy_tries_the_cheapest_first() {
     let a = MockServer::start(answer("from a"));
     let b = MockServer::start(answer("from b"));
     let mut env = setup("", &[&a, &b]);
-    let path = env.path().join("profile.toml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace(
+    env.edit_profile(|text| {
+        text.replace(
             "[models.a]\n",
             "[models.a]\ninput_cost = 10.0\noutput_cost = 30.0\n",
         )
         .replace(
             "[models.b]\n",
             "[models.b]\ninput_cost = 0.1\noutput_cost = 0.4\n",
-        )
-        + "[chains.cheap]\nmodels = [\"a\", \"b\"]\nstrategy = \"cheapest\"\n";
-    env.profile(&text);
+        ) + "[chains.cheap]\nmodels = [\"a\", \"b\"]\nstrategy = \"cheapest\"\n"
+    });
     let run = env.run(&["ask", "-m", "cheap", "hi"]);
     run.expect_code(0);
     assert_eq!(run.stdout, "from b\n");
@@ -411,10 +403,9 @@ fn fastest_strategy_uses_the_ledger_latencies() {
     let a = MockServer::start(Script::always(Reply::Answer(slow)));
     let b = MockServer::start(answer("fast"));
     let mut env = setup("", &[&a, &b]);
-    let path = env.path().join("profile.toml");
-    let text = std::fs::read_to_string(&path).unwrap()
-        + "[chains.quick]\nmodels = [\"a\", \"b\"]\nstrategy = \"fastest\"\n";
-    env.profile(&text);
+    env.edit_profile(|text| {
+        text + "[chains.quick]\nmodels = [\"a\", \"b\"]\nstrategy = \"fastest\"\n"
+    });
     // Unknown latencies are tried first so that they get measured.
     env.run(&["ask", "-m", "a", "hi"]).expect_code(0);
     env.run(&["ask", "-m", "b", "hi"]).expect_code(0);
@@ -429,10 +420,9 @@ fn shuffle_strategy_varies_the_first_model() {
     let a = MockServer::start(answer("a"));
     let b = MockServer::start(answer("b"));
     let mut env = setup("", &[&a, &b]);
-    let path = env.path().join("profile.toml");
-    let text = std::fs::read_to_string(&path).unwrap()
-        + "[chains.mix]\nmodels = [\"a\", \"b\"]\nstrategy = \"shuffle\"\n";
-    env.profile(&text);
+    env.edit_profile(|text| {
+        text + "[chains.mix]\nmodels = [\"a\", \"b\"]\nstrategy = \"shuffle\"\n"
+    });
     for _ in 0..24 {
         env.run(&["ask", "--no-log", "-m", "mix", "hi"])
             .expect_code(0);
@@ -448,11 +438,7 @@ fn a_model_whose_window_cannot_hold_the_prompt_is_skipped() {
     let a = MockServer::start(answer("small"));
     let b = MockServer::start(answer("large"));
     let mut env = setup("", &[&a, &b]);
-    let path = env.path().join("profile.toml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("[models.a]\n", "[models.a]\ncontext_window = 100\n");
-    env.profile(&text);
+    env.edit_profile(|text| text.replace("[models.a]\n", "[models.a]\ncontext_window = 100\n"));
     let prompt = "word ".repeat(400);
     let run = env.run(&["ask", "-v", "-m", "a,b", &prompt]);
     run.expect_code(0);
@@ -539,10 +525,7 @@ fn drill_exercises_every_path_of_a_chain() {
     let b = MockServer::start(answer("from b"));
     let c = MockServer::start(answer("from c"));
     let mut env = setup("", &[&a, &b, &c]);
-    let path = env.path().join("profile.toml");
-    let text =
-        std::fs::read_to_string(&path).unwrap() + "[chains.main]\nmodels = [\"a\", \"b\", \"c\"]\n";
-    env.profile(&text);
+    env.edit_profile(|text| text + "[chains.main]\nmodels = [\"a\", \"b\", \"c\"]\n");
     let run = env.run(&["drill", "main"]);
     run.expect_code(0);
     // Forced failures send nothing: each server answered exactly its own path.
@@ -563,9 +546,7 @@ fn drill_reports_a_broken_path_and_exits_1() {
     let a = MockServer::start(answer("from a"));
     let b = MockServer::start(Script::always(Reply::status(500)));
     let mut env = setup("retries = 0", &[&a, &b]);
-    let path = env.path().join("profile.toml");
-    let text = std::fs::read_to_string(&path).unwrap() + "[chains.main]\nmodels = [\"a\", \"b\"]\n";
-    env.profile(&text);
+    env.edit_profile(|text| text + "[chains.main]\nmodels = [\"a\", \"b\"]\n");
     let run = env.run(&["drill", "main"]);
     run.expect_code(1);
     assert!(

@@ -101,6 +101,13 @@ impl TestEnv {
         path
     }
 
+    /// Rewrites the profile written by [`TestEnv::profile`].
+    pub(crate) fn edit_profile(&mut self, edit: impl FnOnce(String) -> String) -> PathBuf {
+        let path = self.dir.path().join("profile.toml");
+        let text = std::fs::read_to_string(&path).expect("read profile");
+        self.profile(&edit(text))
+    }
+
     /// Runs `route ARGS` with no stdin.
     pub(crate) fn run(&self, args: &[&str]) -> Run {
         self.run_with(args, None)
