@@ -104,8 +104,11 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     if let Some(answer) = routed.answer() {
         warn_served_model(&printer, answer, &plan);
     }
-    // A snapshot the provider retires within 30 days: a warning at most once a day.
-    super::models::warn_retiring_once(ctx, &printer, &routed, &plan, &catalog);
+    // A floating id or a snapshot retiring soon: advice at most once a day,
+    // and none under -q.
+    if !args.quiet {
+        super::models::warn_model_once_a_day(ctx, &printer, &routed, &plan, &catalog);
+    }
     if args.json {
         if let Some(json) = AskJson::from_routed(&routed, &request_id) {
             let mut text =

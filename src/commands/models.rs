@@ -950,12 +950,11 @@ fn describe(e: &reqwest::Error) -> String {
 
 // -- ask's retirement warning ------------------------------------------------------------
 
-/// `route ask`'s warning about a model that the provider retires within 30 days (or
-/// has retired): given for the model that answered, at most once a day per model. The
-/// days are remembered in `<data dir>/warned.json` (`{"provider/model": "YYYY-MM-DD"}`,
-/// today's entries only). Nothing here can fail the request: a state file that cannot be
-/// read or written only means the warning may come again.
-pub(super) fn warn_retiring_once(
+/// `ask`'s warnings about the model that answered: the same floating-id and
+/// retirement warnings `route models` gives (CONTRACT.md), at most once a day
+/// per model. The days are remembered in `<data dir>/warned.json`; failing to
+/// read or write it never fails the request.
+pub(super) fn warn_model_once_a_day(
     ctx: &Context,
     printer: &Printer,
     routed: &Routed,
@@ -969,18 +968,25 @@ pub(super) fn warn_retiring_once(
         return;
     };
     let target = &planned.candidate.target;
-    let (_, deprecation) = facts(target, catalog);
     let now = SystemTime::now();
-    let Some(r) = check::retirement(
+    let what = target.label.clone();
+    let advice: Vec<Problem> = check::advice(
         catalog,
-        target.provider.kind,
-        &target.provider.name,
-        &target.model,
-        deprecation.as_deref(),
+        &ModelToCheck {
+            what: &what,
+            kind: target.provider.kind,
+            provider: &target.provider.name,
+            model: &target.model,
+            priced_by_profile: true,
+        },
         now,
-    ) else {
+    )
+    .into_iter()
+    .filter(|p| matches!(p.topic, Topic::Floating | Topic::Retiring))
+    .collect();
+    if advice.is_empty() {
         return;
-    };
+    }
     let key = target.health_key();
     let today = crate::ledger::query::local_date(now);
     let dir = ctx.data_dir();
@@ -988,17 +994,13 @@ pub(super) fn warn_retiring_once(
     if warned.get(&key) == Some(&today) {
         return;
     }
-    let hint = r.successor.as_ref().map_or_else(
-        || "pin another snapshot in the profile".to_owned(),
-        |s| format!("move to `{s}`"),
-    );
-    warn_with_hint(
-        printer,
-        &format!("{}: `{}` is {r}", target.label, target.model),
-        Some(&format!(
-            "{hint}; `route models` shows every model's status"
-        )),
-    );
+    for p in &advice {
+        let hint = p
+            .hint
+            .as_ref()
+            .map(|h| format!("{h}; `route models` shows every model's status"));
+        warn_with_hint(printer, &p.message, hint.as_deref());
+    }
     if let Some(dir) = dir {
         warned.retain(|_, day| *day == today);
         warned.insert(key, today);

@@ -423,3 +423,24 @@ fn a_refused_profile_lists_every_error() {
         assert!(run.stderr.contains(&needle), "{needle}\n{}", run.stderr);
     }
 }
+
+#[test]
+fn ask_warns_about_a_floating_id_once_a_day() {
+    let server = MockServer::start(Script::default());
+    let mut env = TestEnv::new();
+    env.env("MOCK_KEY", "k");
+    env.profile(&format!(
+        "{}[models.g]\nprovider = \"mock\"\nmodel = \"gpt-4o\"\n",
+        provider("mock", "openai", &server)
+    ));
+    let first = env.run(&["ask", "-m", "g", "hi"]);
+    first.expect_code(0);
+    assert!(
+        first.stderr.contains("floating id `gpt-4o`"),
+        "{}",
+        first.stderr
+    );
+    let second = env.run(&["ask", "-m", "g", "hi"]);
+    second.expect_code(0);
+    assert!(!second.stderr.contains("floating id"), "{}", second.stderr);
+}
