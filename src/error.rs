@@ -79,8 +79,18 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 impl From<std::io::Error> for Error {
+    /// A closed stdout (`route … | head -c1`) is the reader's choice, not a
+    /// failure: it ends the command quietly, with success.
     fn from(e: std::io::Error) -> Self {
-        Error::failed(e.to_string())
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Error {
+                status: ExitStatus::Success,
+                message: String::new(),
+                hint: None,
+            }
+        } else {
+            Error::failed(e.to_string())
+        }
     }
 }
 
