@@ -60,6 +60,41 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    /// An attempt at `target` that has not produced anything yet.
+    fn start(
+        target: &crate::profile::Target,
+        index: usize,
+        number: u32,
+        try_no: u32,
+        started: SystemTime,
+    ) -> Attempt {
+        Attempt {
+            number,
+            index,
+            try_no,
+            label: target.label.clone(),
+            alias: target.alias.clone(),
+            provider: target.provider.name.clone(),
+            model: target.model.clone(),
+            health_key: target.health_key(),
+            started,
+            latency: Duration::ZERO,
+            ttft: None,
+            result: Ok(()),
+            setup_error: false,
+            forced: false,
+            usage: None,
+            served_model: None,
+            provider_cost: None,
+            finish: None,
+            cost: None,
+            printed: false,
+            text: String::new(),
+            decision: None,
+            retry_after_until: None,
+        }
+    }
+
     pub fn outcome(&self) -> &'static str {
         match &self.result {
             Ok(()) => "ok",
@@ -194,7 +229,10 @@ pub async fn run(plan: &Plan, req: &Request<'_>, reporter: &mut dyn Reporter) ->
                         // was due is recorded as cancelled (nothing was sent),
                         // so that the request ends `cancelled` in the ledger
                         // like any interrupted request (issue 9).
-                        if let Some(retry) = attempts.last().map(cancelled_retry) {
+                        if let Some(retry) = attempts
+                            .last()
+                            .map(|a| cancelled_retry(a, &planned.candidate.target))
+                        {
                             reporter.attempt_finished(&retry, None);
                             attempts.push(retry);
                         }
@@ -246,31 +284,7 @@ async fn attempt_once(
     let target = &planned.candidate.target;
     let started = SystemTime::now();
     let clock = Instant::now();
-    let mut attempt = Attempt {
-        number,
-        index,
-        try_no,
-        label: target.label.clone(),
-        alias: target.alias.clone(),
-        provider: target.provider.name.clone(),
-        model: target.model.clone(),
-        health_key: target.health_key(),
-        started,
-        latency: Duration::ZERO,
-        ttft: None,
-        result: Ok(()),
-        setup_error: false,
-        forced: false,
-        usage: None,
-        served_model: None,
-        provider_cost: None,
-        finish: None,
-        cost: None,
-        printed: false,
-        text: String::new(),
-        decision: None,
-        retry_after_until: None,
-    };
+    let mut attempt = Attempt::start(target, index, number, try_no, started);
 
     if (req.force_fail)(index) {
         attempt.forced = true;
@@ -398,30 +412,20 @@ async fn flushing<F: Future>(
 }
 
 /// The retry after `failed`, cancelled before it was sent.
-fn cancelled_retry(failed: &Attempt) -> Attempt {
-    Attempt {
-        number: failed.number.saturating_add(1),
-        try_no: failed.try_no.saturating_add(1),
-        started: SystemTime::now(),
-        latency: Duration::ZERO,
-        ttft: None,
-        result: Err(ProviderError::new(
-            ErrorKind::Cancelled,
-            "interrupted while waiting to retry (nothing was sent)",
-        )),
-        setup_error: false,
-        forced: false,
-        usage: None,
-        served_model: None,
-        provider_cost: None,
-        finish: None,
-        cost: None,
-        printed: false,
-        text: String::new(),
-        decision: Some(Decision::Stop),
-        retry_after_until: None,
-        ..failed.clone()
-    }
+fn cancelled_retry(failed: &Attempt, target: &crate::profile::Target) -> Attempt {
+    let mut a = Attempt::start(
+        target,
+        failed.index,
+        failed.number.saturating_add(1),
+        failed.try_no.saturating_add(1),
+        SystemTime::now(),
+    );
+    a.result = Err(ProviderError::new(
+        ErrorKind::Cancelled,
+        "interrupted while waiting to retry (nothing was sent)",
+    ));
+    a.decision = Some(Decision::Stop);
+    a
 }
 
 /// A small xorshift generator seeded from the clock and the process id: enough
