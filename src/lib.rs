@@ -56,12 +56,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         // A closed stdout: nothing to say, and nowhere to say it.
         Err(e) if e.status == ExitStatus::Success => ExitStatus::Success.into(),
         Err(e) => {
-            let label = if ctx.printer.color {
-                "\x1b[1;31merror\x1b[0m"
-            } else {
-                "error"
-            };
-            ctx.printer.note(&format!("{label}: {e}"));
+            ctx.printer.error(&e.to_string());
             e.status.into()
         }
     }

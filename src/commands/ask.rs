@@ -2,7 +2,7 @@
 //! (or one JSON object) → ledger.
 
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io;
 use std::time::SystemTime;
 
 use super::record::{Recorder, RowContext, rows};
@@ -11,7 +11,7 @@ use crate::cli::AskArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::output::json::AskJson;
-use crate::output::{Printer, summary};
+use crate::output::{Answer, Printer, summary};
 use crate::profile::reference::{self, Resolved};
 use crate::provider::types::{ChatRequest, Params};
 use crate::router::plan::{self, Candidate, Plan, PlanInput, Planned, Skip};
@@ -58,13 +58,11 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     if plan.forced {
         printer.warn("every model is cooling down or rate-limited; trying them anyway");
     }
-    if args.verbose {
-        for (p, skip) in &plan.skipped {
-            printer.note(&format!(
-                "route: skipping {}: {skip}",
-                p.candidate.target.label
-            ));
-        }
+    for (p, skip) in &plan.skipped {
+        printer.detail(&format!(
+            "route: skipping {}: {skip}",
+            p.candidate.target.label
+        ));
     }
 
     let request = ChatRequest {
@@ -106,7 +104,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     }
     // A floating id or a snapshot retiring soon: advice at most once a day,
     // and none under -q.
-    if !args.quiet {
+    if !printer.quiet {
         super::models::warn_model_once_a_day(ctx, &printer, &routed, &plan, &catalog);
     }
     if args.json {
@@ -117,10 +115,8 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             printer.out(&text)?;
         }
     }
-    if !args.quiet {
-        if let Some(line) = summary::line(&routed) {
-            printer.note(&printer.dim(&line));
-        }
+    if let Some(line) = summary::line(&routed) {
+        printer.summary(&line);
     }
     finish(&routed, cancel_status)
 }
@@ -309,22 +305,15 @@ fn dry_run(plan: &Plan, resolved: &Resolved) -> String {
     out
 }
 
-/// The most answer text held back between two router flushes.
-const PENDING_CAP: usize = 64 * 1024;
-
 /// Streams answer text to stdout as it arrives; notices and `-v` lines go to stderr.
 struct AskReporter<'a> {
     printer: Printer,
     to_stdout: bool,
     cancel: &'a Cancel,
-    stdout: io::Stdout,
-    /// Answer text not written yet: the router flushes it before it waits for
-    /// the network, so a burst of tokens is one write.
-    pending: Vec<u8>,
+    answer: Answer,
     /// The text written since the attempt started.
     written: bool,
     last_byte: Option<u8>,
-    broken: bool,
 }
 
 impl<'a> AskReporter<'a> {
@@ -333,33 +322,26 @@ impl<'a> AskReporter<'a> {
             printer,
             to_stdout,
             cancel,
-            stdout: io::stdout(),
-            pending: Vec::new(),
+            answer: printer.answer(),
             written: false,
             last_byte: None,
-            broken: false,
         }
     }
 
     fn write(&mut self, text: &str) {
-        self.pending.extend_from_slice(text.as_bytes());
+        let pushed = self.answer.push(text);
+        self.closed_if(pushed);
         self.write_pending();
     }
 
-    /// Writes the pending text: one `write` call when it ends with a newline
-    /// or holds none (stdout's line buffer adds a second one otherwise).
     fn write_pending(&mut self) {
-        if self.broken || self.pending.is_empty() {
-            self.pending.clear();
-            return;
-        }
-        let mut out = self.stdout.lock();
-        let written = out.write_all(&self.pending).and_then(|()| out.flush());
-        drop(out);
-        self.pending.clear();
+        let flushed = self.answer.flush();
+        self.closed_if(flushed);
+    }
+
+    fn closed_if(&mut self, written: io::Result<()>) {
         if written.is_err() {
             // stdout closed (`| head`): stop the requests and end quietly.
-            self.broken = true;
             self.cancel.fire(ExitStatus::Success);
         }
     }
@@ -374,10 +356,8 @@ impl Reporter for AskReporter<'_> {
         if self.to_stdout && !text.is_empty() {
             self.written = true;
             self.last_byte = text.as_bytes().last().copied();
-            self.pending.extend_from_slice(text.as_bytes());
-            if self.pending.len() >= PENDING_CAP {
-                self.write_pending();
-            }
+            let pushed = self.answer.push(text);
+            self.closed_if(pushed);
         }
     }
 
@@ -408,9 +388,7 @@ impl Reporter for AskReporter<'_> {
             self.write("\n");
             self.last_byte = Some(b'\n');
         }
-        if self.printer.verbose {
-            self.printer.note(&summary::attempt_line(attempt, next));
-        }
+        self.printer.detail(&summary::attempt_line(attempt, next));
         if let Err(e) = &attempt.result {
             if attempt.printed && self.to_stdout && e.kind != crate::provider::ErrorKind::Cancelled
             {

@@ -400,9 +400,9 @@ fn status_of(result: Runs<'_>) -> String {
             n => format!("ok {n}/{n}"),
         };
     };
-    let error = last_failure
-        .error()
-        .map_or_else(String::new, |e| format!(": {}", shorten(&e.message)));
+    let error = last_failure.error().map_or_else(String::new, |e| {
+        format!(": {}", table::shorten(&e.message, 160))
+    });
     let failure = format!("{}{error}", summary::short_error(last_failure));
     let ok = result.answered().count();
     if result.runs.len() == 1 {
@@ -410,17 +410,6 @@ fn status_of(result: Runs<'_>) -> String {
     } else {
         format!("ok {ok}/{}; last failure: {failure}", result.runs.len())
     }
-}
-
-/// An error message cut to a size that fits a table cell.
-fn shorten(message: &str) -> String {
-    const MAX: usize = 160;
-    if message.chars().count() <= MAX {
-        return message.to_owned();
-    }
-    let mut cut: String = message.chars().take(MAX - 1).collect();
-    cut.push('…');
-    cut
 }
 
 /// Median and 95th percentile of some durations.

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use comfy_table::{Cell, CellAlignment, ColumnConstraint, Width};
+use comfy_table::Cell;
 use serde::Serialize;
 
 use super::Context;
@@ -27,6 +27,7 @@ use crate::ledger::query::{self, Filter, GroupBy, GroupRow, RequestRow, Totals};
 use crate::ledger::{Ledger, LedgerError};
 use crate::money::Usd;
 use crate::output::Printer;
+use crate::output::table::{self, right};
 use crate::profile::Budget;
 use crate::router::plan::Spent;
 
@@ -330,12 +331,8 @@ fn percent(rate: f64) -> String {
     format!("{}%", (rate * 100.0).round() as u64)
 }
 
-fn right(text: impl Into<String>) -> Cell {
-    Cell::new(text.into()).set_alignment(CellAlignment::Right)
-}
-
 fn render_table(data: &Data, by: Option<GroupBy>, ctx: &CostContext) -> String {
-    let mut t = crate::output::table::new(ctx.printer.stdout_tty, ctx.width);
+    let mut t = table::new(ctx.printer.stdout_tty, ctx.width);
     let totals = &data.totals;
     let footer = match by {
         None => {
@@ -416,16 +413,9 @@ fn render_table(data: &Data, by: Option<GroupBy>, ctx: &CostContext) -> String {
 /// width is short, the `names` columns (alias, model, outcome) wrap instead,
 /// but never below 10 columns (padding included).
 fn keep_whole(t: &mut comfy_table::Table, whole: &[usize], names: &[usize]) {
-    for &i in whole {
-        if let Some(c) = t.column_mut(i) {
-            c.set_constraint(ColumnConstraint::ContentWidth);
-        }
-    }
-    for &i in names {
-        if let Some(c) = t.column_mut(i) {
-            c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(10)));
-        }
-    }
+    table::keep_whole(t, whole);
+    let names: Vec<(usize, u16)> = names.iter().map(|&i| (i, 10)).collect();
+    table::at_least(t, &names);
 }
 
 fn plural(n: u64, word: &str) -> String {

@@ -21,6 +21,7 @@ use crate::cli::ModelsArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::money::Price;
+use crate::output::table::{at_least, keep_whole, shorten};
 use crate::output::{Printer, summary, table};
 use crate::profile::check::{self, CheckOptions, ModelToCheck, Pin, Problem, Severity, Topic};
 use crate::profile::{Profile, Settings, Target, reference};
@@ -508,26 +509,6 @@ fn health(h: &Health, settings: &Settings, now: SystemTime) -> HealthJson {
     }
 }
 
-/// Columns that are not wrapped (names and model ids read badly cut in two).
-fn keep_whole(t: &mut comfy_table::Table, columns: &[usize]) {
-    for &i in columns {
-        if let Some(c) = t.column_mut(i) {
-            c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
-        }
-    }
-}
-
-/// Columns that keep at least this many characters (so that headers stay whole).
-fn at_least(t: &mut comfy_table::Table, columns: &[(usize, u16)]) {
-    for &(i, width) in columns {
-        if let Some(c) = t.column_mut(i) {
-            c.set_constraint(comfy_table::ColumnConstraint::LowerBoundary(
-                comfy_table::Width::Fixed(width),
-            ));
-        }
-    }
-}
-
 fn pin_cell(r: &ModelJson) -> String {
     match (&r.deprecation_date, r.retiring) {
         (Some(d), true) => format!("{}\nretires {d}", r.pin),
@@ -741,7 +722,7 @@ fn live_check(
                     r.push_str(&format!(" (HTTP {s})"));
                 }
                 if let Some(m) = &l.message {
-                    r.push_str(&format!(": {}", shorten(m, 160)));
+                    r.push_str(&format!(": {}", shorten(m.trim(), 160)));
                 }
                 r
             };
@@ -762,16 +743,6 @@ fn live_check(
         )));
     }
     Ok(ExitStatus::Success)
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    let s = s.trim();
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let cut: String = s.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
 }
 
 // -- --catalog -------------------------------------------------------------------------

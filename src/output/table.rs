@@ -1,7 +1,10 @@
-//! comfy-table builders shared by the table-printing commands: box drawing
-//! on a terminal, plain ASCII when piped, always within the given width.
+//! comfy-table builders and cell helpers shared by the table-printing
+//! commands: box drawing on a terminal, plain ASCII when piped, always within
+//! the given width.
 
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::{
+    Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width, presets,
+};
 
 /// A table styled for where it is going.
 pub fn new(tty: bool, width: u16) -> Table {
@@ -14,6 +17,41 @@ pub fn new(tty: bool, width: u16) -> Table {
     t.set_content_arrangement(ContentArrangement::Dynamic);
     t.set_width(width);
     t
+}
+
+/// A right-aligned cell, for numbers.
+pub fn right(text: impl Into<String>) -> Cell {
+    Cell::new(text.into()).set_alignment(CellAlignment::Right)
+}
+
+/// Columns that are never wrapped (times, numbers, names and model ids read
+/// badly cut in two).
+pub fn keep_whole(t: &mut Table, columns: &[usize]) {
+    for &i in columns {
+        if let Some(c) = t.column_mut(i) {
+            c.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+}
+
+/// Columns that keep at least this many characters, padding included (so
+/// that headers stay whole when the width is short).
+pub fn at_least(t: &mut Table, columns: &[(usize, u16)]) {
+    for &(i, width) in columns {
+        if let Some(c) = t.column_mut(i) {
+            c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(width)));
+        }
+    }
+}
+
+/// `text` cut to at most `max` characters, the last one `…` when cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// Word-wraps `text` to lines of at most `width` characters, keeping its own
@@ -72,6 +110,13 @@ mod tests {
         assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrap("héllo wörld", 5), ["héllo", "wörld"]);
         assert!(wrap("", 5).is_empty());
+    }
+
+    #[test]
+    fn shorten_cuts_by_characters_and_ends_with_an_ellipsis() {
+        assert_eq!(shorten("short", 5), "short");
+        assert_eq!(shorten("héllo wörld", 6), "héllo…");
+        assert_eq!(shorten("abc", 0), "…");
     }
 
     #[test]
