@@ -194,3 +194,225 @@ mod tests {
         assert!(backoff(base, 40, 1.0) < Duration::from_secs(86_400));
     }
 }
+
+/// The exhaustive check: every HTTP status 100..=599 and every [`ErrorKind`]
+/// through [`decide`], against CONTRACT.md "The router's rules". The expected
+/// decisions are written from the contract's table, not from the code.
+///
+/// Rows of the contract that later issues add, and that route has no kind for
+/// yet, are not tested here; whoever adds them adds them to [`Row`]:
+/// - "refusal or content policy": next model. Today a content-policy error
+///   is treated as our request being wrong ("other HTTP 4xx": stop), and a
+///   refusal in a 200 answer is not detected; the refusal issue moves
+///   `ContentPolicy` to [`Row::Refusal`] and `expect` to `Next`.
+/// - "an answer that does not match `--schema`": next model (no `--schema`
+///   and no `invalid_output` kind yet).
+#[cfg(test)]
+mod contract_table {
+    use std::time::Duration;
+
+    use super::{AttemptState, Decision, decide};
+    use crate::profile::Settings;
+    use crate::provider::{ErrorKind, ProviderError, unshaped_error};
+
+    /// The rows of the contract's table, plus the two rules of its bullet
+    /// list that are failures too (a broken stream, Ctrl-C).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Row {
+        /// "connection refused, DNS, TLS": no retry, next model at once.
+        Connect,
+        /// "HTTP 5xx, 529, malformed response": `retries` with backoff, next.
+        Transient,
+        /// "HTTP 429": no retry while another model remains; on the last one,
+        /// wait `Retry-After` when ≤ `max_retry_wait`; then next.
+        RateLimit,
+        /// "timeout (connect, first token, idle, request)": no retry, next.
+        Timeout,
+        /// "HTTP 401 / 403": no retry, next.
+        Auth,
+        /// "context length exceeded": next model with a larger window.
+        ContextLength,
+        /// "other HTTP 4xx (our request is wrong)": stop.
+        OtherClientError,
+        /// A stream that broke off: the next model, never the same one again
+        /// ("stdout never holds two answers").
+        Incomplete,
+        /// "Ctrl-C stops every request in flight".
+        Cancelled,
+    }
+
+    /// The row of an error kind. No wildcard: a new kind does not compile
+    /// until someone places it in the contract's table (and in [`KINDS`]).
+    fn row_of_kind(kind: ErrorKind) -> Row {
+        match kind {
+            ErrorKind::Connect => Row::Connect,
+            ErrorKind::Server | ErrorKind::Overloaded | ErrorKind::InvalidResponse => {
+                Row::Transient
+            }
+            ErrorKind::RateLimit => Row::RateLimit,
+            ErrorKind::Timeout => Row::Timeout,
+            ErrorKind::Auth => Row::Auth,
+            ErrorKind::ContextLength => Row::ContextLength,
+            // Until the refusal row lands (see the module's note).
+            ErrorKind::ContentPolicy | ErrorKind::BadRequest => Row::OtherClientError,
+            ErrorKind::Incomplete => Row::Incomplete,
+            ErrorKind::Cancelled => Row::Cancelled,
+        }
+    }
+
+    const KINDS: [ErrorKind; 12] = [
+        ErrorKind::Connect,
+        ErrorKind::Timeout,
+        ErrorKind::Auth,
+        ErrorKind::RateLimit,
+        ErrorKind::Server,
+        ErrorKind::Overloaded,
+        ErrorKind::ContextLength,
+        ErrorKind::ContentPolicy,
+        ErrorKind::BadRequest,
+        ErrorKind::InvalidResponse,
+        ErrorKind::Incomplete,
+        ErrorKind::Cancelled,
+    ];
+
+    /// The row of a bare HTTP error status (an error body route cannot read
+    /// further).
+    fn row_of_status(status: u16) -> Row {
+        match status {
+            401 | 403 => Row::Auth,
+            429 => Row::RateLimit,
+            500..=599 => Row::Transient,
+            // 408 Request Timeout is the server's "timeout (request)".
+            408 => Row::Timeout,
+            // 413 Content Too Large: the prompt does not fit.
+            413 => Row::ContextLength,
+            400..=499 => Row::OtherClientError,
+            // The table has no row for an error status outside 4xx/5xx (a 1xx,
+            // or a 3xx the redirect policy did not follow): nothing says that
+            // another model would fare better, so it stops like "other 4xx".
+            _ => Row::OtherClientError,
+        }
+    }
+
+    /// The situations the table distinguishes.
+    fn states(settings: &Settings) -> Vec<AttemptState> {
+        let mut all = Vec::new();
+        for another_model in [true, false] {
+            for printed in [false, true] {
+                for tries in 1..=settings.retries + 1 {
+                    all.push(AttemptState {
+                        tries,
+                        another_model,
+                        printed,
+                    });
+                }
+            }
+        }
+        all
+    }
+
+    /// What the contract says happens, as a check on the decision taken.
+    fn check(
+        row: Row,
+        state: AttemptState,
+        retry_after: Option<Duration>,
+        s: &Settings,
+        got: Decision,
+    ) {
+        let context = format!("{row:?} in {state:?} with Retry-After {retry_after:?}");
+        match row {
+            Row::Connect | Row::Timeout | Row::Auth | Row::Incomplete => {
+                assert_eq!(got, Decision::Next, "{context}");
+            }
+            Row::ContextLength => assert_eq!(got, Decision::NextLargerWindow, "{context}"),
+            Row::OtherClientError | Row::Cancelled => {
+                assert_eq!(got, Decision::Stop, "{context}");
+            }
+            Row::Transient => {
+                // After printed text a retry would print the answer twice.
+                if state.tries <= s.retries && !state.printed {
+                    let ceiling = s.backoff * (1 << (state.tries - 1));
+                    assert!(
+                        matches!(got, Decision::Retry(w) if w > Duration::ZERO && w <= ceiling),
+                        "{context}: {got:?}, expected a backoff up to {ceiling:?}"
+                    );
+                } else {
+                    assert_eq!(got, Decision::Next, "{context}");
+                }
+            }
+            Row::RateLimit => {
+                // How often route waits on the last model the table leaves
+                // open: at most `retries` times (once when it is 0), so that a
+                // server cannot hold route forever.
+                let expect = match retry_after {
+                    Some(wait)
+                        if !state.another_model
+                            && wait <= s.max_retry_wait
+                            && state.tries <= s.retries.max(1) =>
+                    {
+                        Decision::Retry(wait)
+                    }
+                    _ => Decision::Next,
+                };
+                assert_eq!(got, expect, "{context}");
+            }
+        }
+    }
+
+    fn retry_afters(s: &Settings) -> [Option<Duration>; 4] {
+        [
+            None,
+            Some(Duration::from_secs(1)),
+            Some(s.max_retry_wait),
+            Some(s.max_retry_wait + Duration::from_millis(1)),
+        ]
+    }
+
+    fn settings() -> Vec<Settings> {
+        [1, 3, 0]
+            .into_iter()
+            .map(|retries| Settings {
+                retries,
+                ..Settings::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_status_decides_as_the_contract_says() {
+        for s in settings() {
+            for status in 100..=599 {
+                for retry_after in retry_afters(&s) {
+                    let error = unshaped_error(status, b"").with_retry_after(retry_after);
+                    assert_eq!(error.status, Some(status));
+                    for state in states(&s) {
+                        for jitter in [0.0, 0.5, 0.999] {
+                            let got = decide(&error, state, &s, jitter);
+                            check(row_of_status(status), state, retry_after, &s, got);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_error_kind_decides_as_the_contract_says() {
+        for s in settings() {
+            for kind in KINDS {
+                for retry_after in retry_afters(&s) {
+                    let error = ProviderError {
+                        retry_after,
+                        ..ProviderError::new(kind, "")
+                    };
+                    for state in states(&s) {
+                        for jitter in [0.0, 0.5, 0.999] {
+                            let got = decide(&error, state, &s, jitter);
+                            check(row_of_kind(kind), state, retry_after, &s, got);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
