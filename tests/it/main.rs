@@ -15,4 +15,5 @@ mod providers;
 mod reliability;
 mod router;
 mod secrets;
+mod snapshots;
 mod support;
