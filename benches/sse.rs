@@ -11,6 +11,7 @@
 //! read). Prints a line per parser, and `bench NAME median_mbps=…` lines that
 //! `bench/run.py` reads.
 
+use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -36,18 +37,21 @@ const WORDS: [&str; 8] = [
 fn openai_body() -> Vec<u8> {
     let head = r#"{"id":"chatcmpl-mock1","object":"chat.completion.chunk","created":1795326578,"model":"gpt-4o-mini","system_fingerprint":"fp_mock","choices":[{"index":0,"delta":"#;
     let mut b = String::with_capacity(TOKENS * 240);
-    b.push_str(&format!(
+    let _ = write!(
+        b,
         "data: {head}{{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}},\"logprobs\":null,\"finish_reason\":null}}],\"usage\":null}}\n\n"
-    ));
+    );
     for i in 0..TOKENS {
-        b.push_str(&format!(
+        let _ = write!(
+            b,
             "data: {head}{{\"content\":\"{}\"}},\"logprobs\":null,\"finish_reason\":null}}],\"usage\":null}}\n\n",
             WORDS[i % WORDS.len()]
-        ));
+        );
     }
-    b.push_str(&format!(
+    let _ = write!(
+        b,
         "data: {head}{{}},\"logprobs\":null,\"finish_reason\":\"stop\"}}],\"usage\":null}}\n\n"
-    ));
+    );
     b.push_str("data: {\"id\":\"chatcmpl-mock1\",\"object\":\"chat.completion.chunk\",\"created\":1795326578,\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":100000,\"total_tokens\":100012}}\n\n");
     b.push_str("data: [DONE]\n\n");
     b.into_bytes()
@@ -59,10 +63,11 @@ fn anthropic_body() -> Vec<u8> {
     b.push_str("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_mock1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-haiku-4-5\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n");
     b.push_str("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
     for i in 0..TOKENS {
-        b.push_str(&format!(
+        let _ = write!(
+            b,
             "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{}\"}}}}\n\n",
             WORDS[i % WORDS.len()]
-        ));
+        );
     }
     b.push_str(
         "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",

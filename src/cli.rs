@@ -94,6 +94,8 @@ pub struct PromptArgs {
   route ask -m sonnet,gpt,flash --no-stream \"Summarise RFC 9110 in one line\"
   route ask --json -m groq/llama-3.3-70b-versatile \"hi\" | jq .usage
   route ask --dry-run -m main \"How much would this cost?\"")]
+// Command-line switches are yes/no by nature.
+#[allow(clippy::struct_excessive_bools)]
 pub struct AskArgs {
     #[command(flatten)]
     pub prompt: PromptArgs,

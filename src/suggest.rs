@@ -7,7 +7,7 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -
         .map(|c| (distance(name, c), c))
         .filter(|(d, c)| *d <= limit || c.starts_with(name) || name.starts_with(*c))
         .collect();
-    close.sort();
+    close.sort_unstable();
     close.dedup_by(|a, b| a.1 == b.1);
     match close.as_slice() {
         [] => None,

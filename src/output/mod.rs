@@ -11,6 +11,9 @@ pub mod table;
 use std::io::{self, IsTerminal, Write};
 
 /// The terminal facts every command needs, decided once.
+// Five independent yes/no facts (-q and -v may be given together): an enum
+// would only invent their combinations.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Copy)]
 pub struct Printer {
     /// stdout is a terminal.
@@ -92,7 +95,7 @@ impl Printer {
 
     /// `text` in the SGR style `sgr` when colour is on; plain otherwise, so
     /// that every line reads the same without colour.
-    fn paint(&self, sgr: &str, text: &str) -> String {
+    fn paint(self, sgr: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{sgr}m{text}\x1b[0m")
         } else {

@@ -1,6 +1,7 @@
 //! The one-line summary after an answer and the `-v` line per attempt, both
 //! for stderr.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::money::Usd;
@@ -34,7 +35,7 @@ pub fn line(routed: &Routed) -> Option<String> {
     if let Some(u) = &a.usage {
         let mut tokens = format!("{} in / {} out", u.input_tokens, u.output_tokens);
         if u.cached_input_tokens > 0 {
-            tokens.push_str(&format!(" ({} cached)", u.cached_input_tokens));
+            let _ = write!(tokens, " ({} cached)", u.cached_input_tokens);
         }
         parts.push(tokens);
     } else {
@@ -71,28 +72,30 @@ pub fn attempt_line(a: &Attempt, next: Option<&str>) -> String {
         "route: attempt {} · {} · {}/{} · ",
         a.number, a.label, a.provider, a.model
     );
+    // Writing to a String cannot fail.
     match a.error() {
         None => {
-            line.push_str(&format!("ok in {}", elapsed(a.latency)));
+            let _ = write!(line, "ok in {}", elapsed(a.latency));
             if let Some(t) = a.ttft {
-                line.push_str(&format!(" (first token {})", elapsed(t)));
+                let _ = write!(line, " (first token {})", elapsed(t));
             }
         }
         Some(e) => {
-            line.push_str(&format!(
+            let _ = write!(
+                line,
                 "{} after {}: {}",
                 short_error(a),
                 elapsed(a.latency),
                 e.message
-            ));
-            match (a.decision, next) {
+            );
+            let _ = match (a.decision, next) {
                 (Some(Decision::Retry(wait)), _) => {
-                    line.push_str(&format!(" → retry in {}", elapsed(wait)))
+                    write!(line, " → retry in {}", elapsed(wait))
                 }
-                (Some(Decision::Stop), _) => line.push_str(" → stop"),
-                (_, Some(n)) => line.push_str(&format!(" → next: {n}")),
-                (_, None) => line.push_str(" → no model left"),
-            }
+                (Some(Decision::Stop), _) => write!(line, " → stop"),
+                (_, Some(n)) => write!(line, " → next: {n}"),
+                (_, None) => write!(line, " → no model left"),
+            };
         }
     }
     line

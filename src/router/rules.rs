@@ -286,10 +286,9 @@ mod contract_table {
             408 => Row::Timeout,
             // 413 Content Too Large: the prompt does not fit.
             413 => Row::ContextLength,
-            400..=499 => Row::OtherClientError,
-            // The table has no row for an error status outside 4xx/5xx (a 1xx,
-            // or a 3xx the redirect policy did not follow): nothing says that
-            // another model would fare better, so it stops like "other 4xx".
+            // Other 4xx, and statuses the table has no row for (a 1xx, or a
+            // 3xx the redirect policy did not follow): nothing says that
+            // another model would fare better, so they stop like "other 4xx".
             _ => Row::OtherClientError,
         }
     }

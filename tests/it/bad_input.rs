@@ -1,6 +1,6 @@
 //! Bad input (issue 9): one table of inputs that are wrong, each of which
 //! must exit 2 with an error that says what is wrong and where (the profile's
-//! file:line:col, or the flag), on one line, optionally followed by a `hint:`
+//! `file:line:col`, or the flag), on one line, optionally followed by a `hint:`
 //! line, and never a panic. Nothing may reach the provider.
 
 use crate::support::{MockServer, Script, TestEnv, provider};

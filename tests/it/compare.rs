@@ -2,6 +2,7 @@
 //! their own column, concurrency, JSON and markdown, `--repeat`, the ledger's
 //! group id, and the exit codes.
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::support::{Answer, MockServer, Reply, Script, TestEnv, provider};
@@ -19,9 +20,10 @@ fn servers(env: &mut TestEnv, replies: Vec<Reply>, model: &str) -> Vec<MockServe
             "sk-test-0123456789",
         );
         profile.push_str(&provider(&name, "openai", &server));
-        profile.push_str(&format!(
+        let _ = write!(
+            profile,
             "\n[models.{name}]\nprovider = \"{name}\"\nmodel = \"{model}\"\n\n"
-        ));
+        );
         started.push(server);
     }
     env.profile(&profile);

@@ -23,6 +23,17 @@ fn usage(input: u64, output: u64) -> Script {
 
 #[test]
 fn each_attempt_is_a_ledger_row_with_its_figures() {
+    /// `attempt`, `outcome`, `http_status`, `input_tokens`, `cost`, `tag`, `catalog_version`, `prompt`
+    type LedgerRow = (
+        i64,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
     let server = MockServer::start(Script::new(vec![
         Reply::status(500),
         Reply::Answer(Answer {
@@ -35,17 +46,6 @@ fn each_attempt_is_a_ledger_row_with_its_figures() {
     env.run(&["ask", "--tag", "t1", "-m", "priced", "hi"])
         .expect_code(0);
     let conn = rusqlite::Connection::open(env.data_dir().join("ledger.db")).unwrap();
-    /// attempt, outcome, http_status, input_tokens, cost, tag, catalog_version, prompt
-    type LedgerRow = (
-        i64,
-        String,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
     let rows: Vec<LedgerRow> = conn
         .prepare("SELECT attempt, outcome, http_status, input_tokens, cost, tag, catalog_version, prompt FROM attempts ORDER BY id")
         .unwrap()
@@ -151,7 +151,7 @@ fn cost_lists_requests_and_parses_as_csv() {
     let table = env.run(&["cost"]);
     table.expect_code(0);
     assert!(
-        table.stdout.contains("priced") && table.stdout.contains("m"),
+        table.stdout.contains("priced") && table.stdout.contains('m'),
         "{}",
         table.stdout
     );

@@ -21,7 +21,7 @@ fn regenerate() -> bool {
     std::env::var_os("ROUTE_REGENERATE").is_some_and(|v| v != "0")
 }
 
-/// Compares `fresh` with the committed file, or rewrites it under ROUTE_REGENERATE.
+/// Compares `fresh` with the committed file, or rewrites it under `ROUTE_REGENERATE`.
 fn compare(path: &Path, fresh: &[u8]) {
     if regenerate() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

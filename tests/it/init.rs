@@ -4,7 +4,7 @@
 
 use crate::support::TestEnv;
 
-/// Where `route init` writes in a test env (XDG_CONFIG_HOME is `<dir>/config`).
+/// Where `route init` writes in a test env (`XDG_CONFIG_HOME` is `<dir>/config`).
 fn default_profile(env: &TestEnv) -> std::path::PathBuf {
     env.path().join("config").join("route").join("profile.toml")
 }

@@ -5,6 +5,7 @@
 
 #![cfg(unix)]
 
+use std::fmt::Write as _;
 use std::io::Read;
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
@@ -23,9 +24,10 @@ fn setup(settings: &str, servers: &[&MockServer]) -> TestEnv {
         let name = char::from(b'a' + u8::try_from(i).unwrap()).to_string();
         env.env(&format!("{}_KEY", name.to_uppercase()), "k");
         text.push_str(&provider(&name, "openai", server));
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "[models.{name}]\nprovider = \"{name}\"\nmodel = \"gpt-4o-mini\"\n"
-        ));
+        );
     }
     env.profile(&text);
     env

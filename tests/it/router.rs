@@ -1,6 +1,7 @@
 //! The router's rules (issue 5), one test per row of the contract's table,
 //! each asserting the outcome and how many requests every server received.
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::support::{
@@ -19,9 +20,10 @@ fn setup(settings: &str, servers: &[&MockServer]) -> TestEnv {
             &format!("key-of-{name}"),
         );
         text.push_str(&provider(&name, "openai", server));
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "[models.{name}]\nprovider = \"{name}\"\nmodel = \"gpt-4o-mini\"\n"
-        ));
+        );
     }
     env.profile(&text);
     env

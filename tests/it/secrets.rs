@@ -5,6 +5,7 @@
 //! on stdout, on stderr, in the ledger or in any other file route wrote; and
 //! each key reaches its own provider's server only, across redirects too.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use route_mock::RecordedRequest;
@@ -179,10 +180,11 @@ fn profile(env: &mut TestEnv, servers: &[MockServer]) {
             "c" => "api_key_env = \"C_SECRET\"".to_owned(),
             _ => format!("api_key = \"{key}\""),
         };
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "[providers.{name}]\nkind = \"{kind}\"\nbase_url = \"{base}\"\n{source}\n\
              [models.{name}]\nprovider = \"{name}\"\nmodel = \"{model}\"\n"
-        ));
+        );
     }
     text.push_str("[chains.main]\nmodels = [\"a\", \"b\", \"c\", \"d\"]\n");
     env.profile(&text);

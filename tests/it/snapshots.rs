@@ -8,6 +8,7 @@
 //! width varies. To accept a change: `INSTA_UPDATE=always cargo test
 //! snapshots`, then review the diff (or use `cargo insta review`).
 
+use std::fmt::Write as _;
 use std::time::Duration;
 #[cfg(unix)]
 use std::time::Instant;
@@ -73,9 +74,10 @@ fn setup(extra: &str, servers: &[&MockServer]) -> TestEnv {
         let name = char::from(b'a' + u8::try_from(i).unwrap()).to_string();
         env.env(&format!("{}_KEY", name.to_uppercase()), "sk-test-key");
         text.push_str(&provider(&name, "openai", server));
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "[models.{name}]\nprovider = \"{name}\"\nmodel = \"gpt-4o-mini\"\n"
-        ));
+        );
     }
     env.profile(&text);
     env

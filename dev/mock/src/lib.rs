@@ -92,9 +92,8 @@ impl MockServer {
             .name(format!("route-mock:{}", addr.port()))
             .spawn(move || {
                 runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(listener) => listener,
-                        Err(_) => return,
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
                     };
                     tokio::select! {
                         () = serve::accept_loop(listener, server_shared) => {}
@@ -222,6 +221,7 @@ impl Script {
     /// The answer that the fault replies without an answer of their own
     /// (`HangAfter`, `Cut`, `StreamError`, `RateLimitIn200`, `Http10`) stream
     /// or send; [`Answer::default`] unless set here.
+    #[must_use]
     pub fn with_answer(mut self, answer: Answer) -> Self {
         self.answer = answer;
         self
@@ -331,7 +331,7 @@ pub struct Answer {
     pub cache_creation_tokens: u64,
     /// The model the answer claims to come from; `None`: the requested one.
     pub served_model: Option<String>,
-    /// `None`: "stop" (OpenAI, Ollama), "end_turn" (Anthropic), "STOP" (Gemini).
+    /// `None`: `stop` (OpenAI, Ollama), `end_turn` (Anthropic), `STOP` (Gemini).
     pub finish_reason: Option<String>,
     /// OpenRouter-style `usage.cost` (USD) in the OpenAI usage object.
     pub provider_cost: Option<f64>,
@@ -389,7 +389,7 @@ pub(crate) fn split_text(text: &str, chunks: Option<usize>) -> Vec<&str> {
     }
 }
 
-/// "Hello from  the" → ["Hello", " from", "  the"]: tokens carry their leading space.
+/// `"Hello from  the"` → `["Hello", " from", "  the"]`: tokens carry their leading space.
 fn split_words(text: &str) -> Vec<&str> {
     let mut pieces = Vec::new();
     let (mut start, mut run_start) = (0, 0);

@@ -107,7 +107,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<(u16, Script)>, St
             "--tokens" => tokens = Some(number(&flag, &value()?)?),
             "--delay-ms" => answer.delay = Duration::from_millis(number(&flag, &value()?)?),
             "--first-delay-ms" => {
-                answer.first_delay = Duration::from_millis(number(&flag, &value()?)?)
+                answer.first_delay = Duration::from_millis(number(&flag, &value()?)?);
             }
             "--reply" => specs.push(value()?),
             _ => return Err(format!("unknown argument '{arg}'")),
@@ -144,7 +144,10 @@ fn reply(spec: &str, answer: &Answer) -> Result<Reply, String> {
         if args.len() > max_args {
             return Err(bad());
         }
-        arg(0)?.map(|n| n as usize).ok_or_else(bad)
+        arg(0)?
+            .map(|n| usize::try_from(n).map_err(|_| bad()))
+            .transpose()?
+            .ok_or_else(bad)
     };
     let no_args = |reply: Reply| {
         if args.is_empty() {

@@ -357,7 +357,7 @@ impl Fmt {
     }
 
     /// Events before the first text: OpenAI's role chunk; Anthropic's
-    /// message_start, content_block_start and ping.
+    /// `message_start`, `content_block_start` and ping.
     pub fn prologue(&self, ev: &mut Events, usage: &Usage) {
         let m = Json(&self.model);
         let id = self.id;
@@ -825,7 +825,7 @@ fn rfc3339(since_epoch: Duration) -> String {
     let secs = since_epoch.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil-from-days (Howard Hinnant's algorithm), valid for any date after 1970.
-    let z = days as i64 + 719_468;
+    let z = i64::try_from(days).expect("days since 1970 fit in an i64") + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;

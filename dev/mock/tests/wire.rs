@@ -1,4 +1,4 @@
-//! The mock's exact framing per provider, checked with a raw std TcpStream so
+//! The mock's exact framing per provider, checked with a raw std `TcpStream` so
 //! nothing between the test and the bytes on the wire can smooth things over.
 
 use std::io::{Read, Write};
@@ -50,12 +50,12 @@ fn request(path: &str, body: &Value) -> Vec<u8> {
 }
 
 /// Sends one request with `Connection: close` and reads until the server closes.
-fn call(server: &MockServer, path: &str, body: Value) -> Response {
+fn call(server: &MockServer, path: &str, body: &Value) -> Response {
     let mut stream = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    stream.write_all(&request(path, &body)).unwrap();
+    stream.write_all(&request(path, body)).unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
     parse(&raw)
@@ -130,7 +130,7 @@ fn openai_stream_has_role_text_finish_usage_and_done() {
         ..Answer::default()
     })));
     let body = json!({"model": "gpt-4o-mini", "stream": true, "stream_options": {"include_usage": true}, "messages": []});
-    let r = call(&mock, "/v1/chat/completions", body);
+    let r = call(&mock, "/v1/chat/completions", &body);
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.header("content-type"),
@@ -185,7 +185,7 @@ fn openai_usage_chunk_only_when_asked_and_plain_body() {
     let r = call(
         &mock,
         "/v1/chat/completions",
-        json!({"model": "m", "stream": true}),
+        &json!({"model": "m", "stream": true}),
     );
     let data = sse_data(&r.text());
     assert_eq!(data.last().unwrap(), "[DONE]");
@@ -194,7 +194,7 @@ fn openai_usage_chunk_only_when_asked_and_plain_body() {
     let r = call(
         &mock,
         "/v1/chat/completions",
-        json!({"model": "m", "messages": []}),
+        &json!({"model": "m", "messages": []}),
     );
     assert_eq!(r.header("content-type"), Some("application/json"));
     let j = r.json();
@@ -208,7 +208,7 @@ fn openai_usage_chunk_only_when_asked_and_plain_body() {
     let r = call(
         &mock,
         "/openai/deployments/my-gpt/chat/completions?api-version=2024-10-21",
-        json!({"messages": []}),
+        &json!({"messages": []}),
     );
     assert_eq!(r.json()["model"], "my-gpt");
 }
@@ -226,7 +226,7 @@ fn anthropic_stream_has_the_full_event_sequence() {
     let r = call(
         &mock,
         "/v1/messages",
-        json!({"model": "claude-x", "max_tokens": 100, "stream": true, "messages": []}),
+        &json!({"model": "claude-x", "max_tokens": 100, "stream": true, "messages": []}),
     );
     assert_eq!(r.status(), 200);
     assert!(r.terminated);
@@ -263,7 +263,7 @@ fn anthropic_stream_has_the_full_event_sequence() {
     let r = call(
         &mock,
         "/v1/messages",
-        json!({"model": "claude-x", "max_tokens": 100, "messages": []}),
+        &json!({"model": "claude-x", "max_tokens": 100, "messages": []}),
     );
     let j = r.json();
     assert_eq!(j["type"], "message");
@@ -281,7 +281,7 @@ fn anthropic_in_stream_error_and_529() {
         Reply::status(529),
     ]));
     let body = json!({"model": "claude-x", "stream": true, "messages": []});
-    let r = call(&mock, "/v1/messages", body.clone());
+    let r = call(&mock, "/v1/messages", &body);
     assert_eq!(r.status(), 200);
     let text = r.text();
     assert!(!text.contains("message_stop"));
@@ -292,7 +292,7 @@ fn anthropic_in_stream_error_and_529() {
     );
     assert_eq!(text.matches("content_block_delta").count(), 2 * 2); // event name + type field
 
-    let r = call(&mock, "/v1/messages", body);
+    let r = call(&mock, "/v1/messages", &body);
     assert_eq!(r.status(), 529);
     assert_eq!(
         r.json(),
@@ -308,7 +308,7 @@ fn gemini_sse_ends_with_finish_reason_and_usage() {
         ..Answer::default()
     })));
     let path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
-    let r = call(&mock, path, json!({"contents": []}));
+    let r = call(&mock, path, &json!({"contents": []}));
     assert_eq!(r.status(), 200);
     assert_eq!(r.header("content-type"), Some("text/event-stream"));
     let body = r.text();
@@ -344,7 +344,7 @@ fn gemini_sse_ends_with_finish_reason_and_usage() {
     let r = call(
         &mock,
         "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
-        json!({"contents": []}),
+        &json!({"contents": []}),
     );
     let array: Value = r.json();
     assert_eq!(array.as_array().unwrap().len(), 7);
@@ -352,7 +352,7 @@ fn gemini_sse_ends_with_finish_reason_and_usage() {
     let r = call(
         &mock,
         "/v1beta/models/gemini-2.5-flash:generateContent",
-        json!({"contents": []}),
+        &json!({"contents": []}),
     );
     let j = r.json();
     assert_eq!(j["candidates"][0]["content"]["parts"][0]["text"], TEXT);
@@ -365,7 +365,7 @@ fn ollama_streams_ndjson_by_default_and_ends_done() {
     let r = call(
         &mock,
         "/api/chat",
-        json!({"model": "llama3.2", "messages": []}),
+        &json!({"model": "llama3.2", "messages": []}),
     );
     assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
     let lines: Vec<Value> = r
@@ -395,7 +395,7 @@ fn ollama_streams_ndjson_by_default_and_ends_done() {
     let r = call(
         &mock,
         "/api/chat",
-        json!({"model": "llama3.2", "stream": false, "messages": []}),
+        &json!({"model": "llama3.2", "stream": false, "messages": []}),
     );
     let j = r.json();
     assert_eq!(j["message"]["content"], TEXT);
@@ -408,7 +408,7 @@ fn cut_closes_without_end_marker() {
     let r = call(
         &mock,
         "/v1/chat/completions",
-        json!({"model": "m", "stream": true}),
+        &json!({"model": "m", "stream": true}),
     );
     assert_eq!(r.status(), 200);
     assert!(!r.terminated, "the chunked body must not be properly ended");
@@ -426,7 +426,7 @@ fn fail_prefix_answers_the_status_in_each_shape_without_using_the_script() {
     let r = call(
         &mock,
         "/fail/503/v1/chat/completions",
-        json!({"model": "m", "stream": true}),
+        &json!({"model": "m", "stream": true}),
     );
     assert_eq!(r.status(), 503);
     assert_eq!(r.json()["error"]["type"], "server_error");
@@ -435,7 +435,7 @@ fn fail_prefix_answers_the_status_in_each_shape_without_using_the_script() {
     let r = call(
         &mock,
         "/fail/429/v1/chat/completions",
-        json!({"model": "m"}),
+        &json!({"model": "m"}),
     );
     assert_eq!(r.status(), 429);
     assert_eq!(r.json()["error"]["code"], "rate_limit_exceeded");
@@ -443,18 +443,18 @@ fn fail_prefix_answers_the_status_in_each_shape_without_using_the_script() {
     let r = call(
         &mock,
         "/fail/503/v1beta/models/g:generateContent",
-        json!({}),
+        &json!({}),
     );
     assert_eq!(r.json()["error"]["status"], "UNAVAILABLE");
     assert_eq!(r.json()["error"]["code"], 503);
-    let r = call(&mock, "/fail/429/v1/messages", json!({}));
+    let r = call(&mock, "/fail/429/v1/messages", &json!({}));
     assert_eq!(r.json()["error"]["type"], "rate_limit_error");
-    let r = call(&mock, "/fail/500/api/chat", json!({}));
+    let r = call(&mock, "/fail/500/api/chat", &json!({}));
     assert_eq!(r.status(), 500);
     assert!(r.json()["error"].is_string());
 
     // The script was not touched by any of that.
-    let r = call(&mock, "/v1/chat/completions", json!({"model": "m"}));
+    let r = call(&mock, "/v1/chat/completions", &json!({"model": "m"}));
     assert_eq!(r.json()["choices"][0]["message"]["content"], "first");
 }
 
@@ -471,16 +471,16 @@ fn script_order_then_last_repeats_and_requests_are_recorded() {
     let r = call(
         &mock,
         "/v1/chat/completions?x=1",
-        json!({"model": "m", "n": 1}),
+        &json!({"model": "m", "n": 1}),
     );
     assert_eq!(r.status(), 429);
     assert_eq!(r.header("retry-after"), Some("2"));
     assert_eq!(r.json()["error"]["message"], "slow down");
     for _ in 0..2 {
-        let r = call(&mock, "/v1/chat/completions", json!({"model": "m"}));
+        let r = call(&mock, "/v1/chat/completions", &json!({"model": "m"}));
         assert_eq!(r.json()["choices"][0]["message"]["content"], "again");
     }
-    let r = call(&mock, "/nowhere", json!({}));
+    let r = call(&mock, "/nowhere", &json!({}));
     assert_eq!(r.status(), 404);
 
     assert_eq!(mock.request_count(), 4);
@@ -568,7 +568,7 @@ fn http10_reply_is_close_delimited() {
     let r = call(
         &mock,
         "/v1/chat/completions",
-        json!({"model": "m", "stream": true}),
+        &json!({"model": "m", "stream": true}),
     );
     assert_eq!(r.status_line, "HTTP/1.0 200 OK");
     assert!(r.header("content-length").is_none() && r.header("transfer-encoding").is_none());
@@ -588,10 +588,14 @@ fn refuse_closes_without_answering_and_rate_limit_in_200() {
     assert!(raw.is_empty());
     assert_eq!(mock.request_count(), 0);
 
-    let r = call(&mock, "/v1/chat/completions", json!({"model": "m"}));
+    let r = call(&mock, "/v1/chat/completions", &json!({"model": "m"}));
     assert_eq!(r.status(), 200);
     assert_eq!(r.json()["error"]["code"], "rate_limit_exceeded");
-    let r = call(&mock, "/v1/messages", json!({"model": "m", "stream": true}));
+    let r = call(
+        &mock,
+        "/v1/messages",
+        &json!({"model": "m", "stream": true}),
+    );
     assert_eq!(r.status(), 200);
     assert!(r.text().starts_with(
         "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\""
@@ -601,7 +605,7 @@ fn refuse_closes_without_answering_and_rate_limit_in_200() {
 #[test]
 fn context_length_and_bad_body() {
     let mock = MockServer::start(Script::always(Reply::ContextLength));
-    let r = call(&mock, "/v1/chat/completions", json!({"model": "m"}));
+    let r = call(&mock, "/v1/chat/completions", &json!({"model": "m"}));
     assert_eq!(r.status(), 400);
     assert_eq!(r.json()["error"]["code"], "context_length_exceeded");
 
@@ -658,7 +662,7 @@ fn repeat_and_fixed_chunks() {
         repeat: 3,
         ..Answer::default()
     })));
-    let r = call(&mock, "/api/chat", json!({"model": "l"}));
+    let r = call(&mock, "/api/chat", &json!({"model": "l"}));
     let lines: Vec<Value> = r
         .text()
         .lines()

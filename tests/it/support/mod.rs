@@ -2,6 +2,7 @@
 //! temporary HOME, config dir and data dir, with a cleared environment, fixed
 //! terminal width, no colour, and a timeout on every command.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -87,7 +88,7 @@ impl TestEnv {
         self
     }
 
-    /// Writes a profile (mode 0600) and points ROUTE_PROFILE at it.
+    /// Writes a profile (mode 0600) and points `ROUTE_PROFILE` at it.
     pub(crate) fn profile(&mut self, text: &str) -> PathBuf {
         let path = self.dir.path().join("profile.toml");
         std::fs::write(&path, text).expect("write profile");
@@ -147,7 +148,7 @@ pub(crate) fn provider(name: &str, kind: &str, server: &MockServer) -> String {
     )
 }
 
-/// The base_url a profile gives for a kind served at `url`.
+/// The `base_url` a profile gives for a kind served at `url`.
 pub(crate) fn base_url(kind: &str, url: &str) -> String {
     match kind {
         "openai" => format!("{url}/v1"),
@@ -178,7 +179,7 @@ pub(crate) fn spawn(env: &TestEnv, args: &[&str]) -> std::process::Child {
     cmd.spawn().expect("spawn route")
 }
 
-/// The ledger's rows as (label, outcome, error_kind) in insertion order.
+/// The ledger's rows as (label, outcome, `error_kind`) in insertion order.
 pub(crate) fn ledger_rows(env: &TestEnv) -> Vec<(String, String, Option<String>)> {
     let conn = rusqlite::Connection::open(env.data_dir().join("ledger.db")).expect("open ledger");
     let mut stmt = conn
@@ -320,11 +321,13 @@ pub(crate) fn write_head(
     use std::io::Write;
     let mut head = format!("HTTP/1.1 {status} Status\r\ncontent-type: {content_type}\r\n");
     match length {
-        Some(n) => head.push_str(&format!("content-length: {n}\r\n")),
+        Some(n) => {
+            let _ = write!(head, "content-length: {n}\r\n");
+        }
         None => head.push_str("connection: close\r\n"),
     }
     for (name, value) in extra {
-        head.push_str(&format!("{name}: {value}\r\n"));
+        let _ = write!(head, "{name}: {value}\r\n");
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())
