@@ -133,7 +133,7 @@ fn ask_dry_run() {
 fn compare() {
     // a is slow, so that b is reliably the fastest.
     let a = MockServer::start(Script::always(Reply::Answer(Answer {
-        first_delay: Duration::from_millis(300),
+        first_delay: Duration::from_millis(500),
         input_tokens: 120,
         output_tokens: Some(30),
         ..Answer::new("Answer of a.")
@@ -324,25 +324,30 @@ fn exit_4_incomplete() {
 
 #[cfg(unix)]
 #[test]
-fn exit_130_interrupted() {
-    let a = MockServer::start(Script::always(Reply::Hang));
-    let env = setup("", &[&a]);
-    let child = spawn(&env, &["ask", "hi"]);
-    // The request is in flight, so the signal handlers are in place.
-    let started = Instant::now();
-    while a.request_count() == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no request came"
-        );
-        std::thread::sleep(Duration::from_millis(10));
+fn exit_130_and_143_signalled() {
+    for (sig, name) in [
+        ("INT", "exit_130_interrupted"),
+        ("TERM", "exit_143_terminated"),
+    ] {
+        let a = MockServer::start(Script::always(Reply::Hang));
+        let env = setup("", &[&a]);
+        let child = spawn(&env, &["ask", "hi"]);
+        // The request is in flight, so the signal handlers are in place.
+        let started = Instant::now();
+        while a.request_count() == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no request came"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        signal(&child, sig);
+        let out = child.wait_with_output().expect("wait");
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        check(name, &env, &run);
     }
-    signal(&child, "INT");
-    let out = child.wait_with_output().expect("wait");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    check("exit_130_interrupted", &env, &run);
 }
