@@ -330,16 +330,16 @@ impl<'a> AskReporter<'a> {
 
     fn write(&mut self, text: &str) {
         let pushed = self.answer.push(text);
-        self.closed_if(pushed);
+        self.closed_if(&pushed);
         self.write_pending();
     }
 
     fn write_pending(&mut self) {
         let flushed = self.answer.flush();
-        self.closed_if(flushed);
+        self.closed_if(&flushed);
     }
 
-    fn closed_if(&mut self, written: io::Result<()>) {
+    fn closed_if(&self, written: &io::Result<()>) {
         if written.is_err() {
             // stdout closed (`| head`): stop the requests and end quietly.
             self.cancel.fire(ExitStatus::Success);
@@ -357,7 +357,7 @@ impl Reporter for AskReporter<'_> {
             self.written = true;
             self.last_byte = text.as_bytes().last().copied();
             let pushed = self.answer.push(text);
-            self.closed_if(pushed);
+            self.closed_if(&pushed);
         }
     }
 

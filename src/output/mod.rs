@@ -29,6 +29,8 @@ pub struct Printer {
 }
 
 impl Printer {
+    /// The facts of this process's terminal and `NO_COLOR`; `-q` and `-v`
+    /// are off until a command sets them.
     pub fn detect(env: &dyn Fn(&str) -> Option<String>) -> Printer {
         let stderr_tty = io::stderr().is_terminal();
         let no_color = env(crate::env::NO_COLOR).is_some_and(|v| !v.is_empty());
