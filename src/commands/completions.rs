@@ -355,7 +355,13 @@ fn examples(cmd: &Command) -> Vec<String> {
 
 /// A `--help` section as a man page section: intro, `.TP` terms, an example block.
 fn roff_section(section: &HelpSection) -> String {
-    let mut out = format!(".SH \"{}\"\n", section.title.to_uppercase());
+    let title = section.title.to_uppercase();
+    // `.SH` takes one argument: a heading of several words is quoted.
+    let mut out = if title.contains(' ') {
+        format!(".SH \"{title}\"\n")
+    } else {
+        format!(".SH {title}\n")
+    };
     if !section.intro.is_empty() {
         let _ = writeln!(out, "{}", roff_prose(section.intro));
     }
