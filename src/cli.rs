@@ -373,7 +373,10 @@ pub const ENVIRONMENT: HelpSection = HelpSection {
             crate::env::NO_COLOR,
             "Any value turns colour off (https://no-color.org).",
         ),
-        (crate::env::COLUMNS, "The terminal width for tables."),
+        (
+            crate::env::COLUMNS,
+            "The terminal's width, for tables shown on a terminal.",
+        ),
         (
             "OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY (or GOOGLE_API_KEY), OPENROUTER_API_KEY",
             "With no profile file, each key that is set adds its provider (openai, anthropic, \
@@ -410,8 +413,7 @@ pub const FILES: HelpSection = HelpSection {
         (
             "<data dir>/route/ledger.db",
             "The ledger (SQLite): every attempt, its tokens and cost, and the cooldown and \
-             Retry-After state; readable by its owner alone. $ROUTE_DATA_DIR/ledger.db when \
-             that is set.",
+             Retry-After state; $ROUTE_DATA_DIR/ledger.db when that is set.",
         ),
         (
             "<data dir>/route/catalog.json",
