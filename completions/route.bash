@@ -323,7 +323,7 @@ _route() {
             return 0
             ;;
         route__subcmd__models)
-            opts="-h -V --json --check --catalog --update-catalog --names --profile --help --version"
+            opts="-h -V --json --check --catalog --update-catalog --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -335,10 +335,6 @@ _route() {
                     ;;
                 --update-catalog)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --names)
-                    COMPREPLY=($(compgen -W "all aliases chains" -- "${cur}"))
                     return 0
                     ;;
                 --profile)

@@ -19,8 +19,8 @@ set edit:completion:arg-completer[route] = {|@words|
     var completions = [
         &'route'= {
             cand --profile 'The profile to use (default: <config dir>/route/profile.toml)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
             cand ask 'Ask one model, or a fallback chain; the answer streams to stdout'
@@ -82,7 +82,6 @@ set edit:completion:arg-completer[route] = {|@words|
         &'route;models'= {
             cand --catalog 'List the built-in price catalog, optionally filtered by a substring'
             cand --update-catalog 'Download a fresh price catalog into the data dir (default: LiteLLM''s list)'
-            cand --names 'Print the profile''s alias and chain names, one per line (for shell completion)'
             cand --profile 'The profile to use (default: <config dir>/route/profile.toml)'
             cand --json 'Print JSON instead of a table'
             cand --check 'Send a minimal live request to every model and report reachability and latency'

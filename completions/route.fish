@@ -25,7 +25,7 @@ function __fish_route_using_subcommand
 end
 
 complete -c route -n "__fish_route_needs_command" -l profile -d 'The profile to use (default: <config dir>/route/profile.toml)' -r -F
-complete -c route -n "__fish_route_needs_command" -s h -l help -d 'Print help'
+complete -c route -n "__fish_route_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c route -n "__fish_route_needs_command" -s V -l version -d 'Print version'
 complete -c route -n "__fish_route_needs_command" -f -a "ask" -d 'Ask one model, or a fallback chain; the answer streams to stdout'
 complete -c route -n "__fish_route_needs_command" -f -a "compare" -d 'Send the same prompt to several models at once, side by side'
@@ -68,9 +68,6 @@ complete -c route -n "__fish_route_using_subcommand compare" -s h -l help -d 'Pr
 complete -c route -n "__fish_route_using_subcommand compare" -s V -l version -d 'Print version'
 complete -c route -n "__fish_route_using_subcommand models" -l catalog -d 'List the built-in price catalog, optionally filtered by a substring' -r
 complete -c route -n "__fish_route_using_subcommand models" -l update-catalog -d 'Download a fresh price catalog into the data dir (default: LiteLLM\'s list)' -r
-complete -c route -n "__fish_route_using_subcommand models" -l names -d 'Print the profile\'s alias and chain names, one per line (for shell completion)' -r -f -a "all\t''
-aliases\t''
-chains\t''"
 complete -c route -n "__fish_route_using_subcommand models" -l profile -d 'The profile to use (default: <config dir>/route/profile.toml)' -r -F
 complete -c route -n "__fish_route_using_subcommand models" -l json -d 'Print JSON instead of a table'
 complete -c route -n "__fish_route_using_subcommand models" -l check -d 'Send a minimal live request to every model and report reachability and latency'

@@ -22,8 +22,8 @@ Register-ArgumentCompleter -Native -CommandName 'route' -ScriptBlock {
     $completions = @(switch ($command) {
         'route' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile to use (default: <config dir>/route/profile.toml)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('ask', 'ask', [CompletionResultType]::ParameterValue, 'Ask one model, or a fallback chain; the answer streams to stdout')
@@ -88,7 +88,6 @@ Register-ArgumentCompleter -Native -CommandName 'route' -ScriptBlock {
         'route;models' {
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'List the built-in price catalog, optionally filtered by a substring')
             [CompletionResult]::new('--update-catalog', '--update-catalog', [CompletionResultType]::ParameterName, 'Download a fresh price catalog into the data dir (default: LiteLLM''s list)')
-            [CompletionResult]::new('--names', '--names', [CompletionResultType]::ParameterName, 'Print the profile''s alias and chain names, one per line (for shell completion)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile to use (default: <config dir>/route/profile.toml)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Send a minimal live request to every model and report reachability and latency')

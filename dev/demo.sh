@@ -5,8 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --quiet --bin route && cargo build --quiet -p route-mock
+# One cargo run for both binaries, with cargo's own progress bar on a terminal (and
+# its "Compiling ..." lines elsewhere): the first build takes a few minutes.
+echo "building route and route-mock (first time: a few minutes)..." >&2
+cargo build -p route --bin route -p route-mock --bin route-mock
 bin=target/debug
+echo >&2
 
 work=$(mktemp -d)
 mock_pid=
@@ -36,11 +40,11 @@ base_url = "$url/fail/503/v1"
 
 [models.good]
 provider = "mock"
-model = "gpt-4o-mini"
+model = "gpt-5.4-mini-2026-03-17"
 
 [models.flaky]
 provider = "broken"
-model = "gpt-4o"
+model = "gpt-5.5-2026-04-23"
 
 [chains.demo]
 models = ["flaky", "good"]

@@ -1,8 +1,10 @@
 //! The command line, defined with clap's derive API. Doc comments are the help
-//! text; `after_help` carries examples.
+//! text; `after_help` carries examples, and `route --help` ends with the
+//! [`SECTIONS`] (exit status, environment, files, the profile) that the man pages
+//! carry too (src/commands/completions.rs), so that the two cannot drift.
 // The doc comments below are `--help` text, where `<placeholder>` is the
-// convention, not HTML.
-#![allow(rustdoc::invalid_html_tags)]
+// convention, not HTML, and where backticks around names would show.
+#![allow(rustdoc::invalid_html_tags, clippy::doc_markdown)]
 
 use std::path::PathBuf;
 
@@ -17,14 +19,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about,
     propagate_version = true,
     disable_help_subcommand = true,
-    after_help = "Examples:
-  route ask \"Explain TCP slow start in two sentences\"
-  git diff | route ask -m sonnet \"Write a commit message\"
-  route compare -m sonnet -m gpt -m flash \"Name three sorting algorithms\"
-  route models
-  route cost --by model --since 7d
-
-The profile lives at ~/.config/route/profile.toml (see `route init`)."
+    after_help = main_short_help(),
+    after_long_help = main_long_help()
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -311,4 +307,205 @@ pub struct CompletionsArgs {
     /// The shell
     #[arg(value_enum)]
     pub shell: Shell,
+}
+
+/// `route --help`'s examples and pointer to `route init`; `route -h` adds where to read
+/// more.
+pub const MAIN_EXAMPLES: &str = "Examples:
+  route ask \"Explain TCP slow start in two sentences\"
+  git diff | route ask -m sonnet \"Write a commit message\"
+  route compare -m sonnet -m gpt -m flash \"Name three sorting algorithms\"
+  route models
+  route cost --by model --since 7d
+
+The profile lives at ~/.config/route/profile.toml (see `route init`).";
+
+/// A part of `route --help` that the man page `route(1)` carries as a section of its
+/// own: a list of terms (exit codes, variables, paths) and an optional example.
+#[derive(Debug, Clone, Copy)]
+pub struct HelpSection {
+    /// The heading, as `--help` shows it; the man page upper-cases it.
+    pub title: &'static str,
+    /// Prose before the terms (may be empty).
+    pub intro: &'static str,
+    /// (term, what it means).
+    pub items: &'static [(&'static str, &'static str)],
+    /// A block shown as written, e.g. a profile (may be empty).
+    pub example: &'static str,
+}
+
+/// CONTRACT.md's exit code table.
+pub const EXIT_STATUS: HelpSection = HelpSection {
+    title: "Exit status",
+    intro: "",
+    items: &[
+        ("0", "success (compare: at least one model answered)"),
+        (
+            "1",
+            "every attempt failed, or the provider rejected the request",
+        ),
+        ("2", "usage, profile or input error"),
+        ("3", "refused by a budget"),
+        (
+            "4",
+            "an answer was started but could not be completed by any model",
+        ),
+        ("130", "interrupted (Ctrl-C)"),
+        ("143", "terminated (SIGTERM)"),
+    ],
+    example: "",
+};
+
+/// Every variable in src/env.rs, and the ones the `directories` crate reads.
+pub const ENVIRONMENT: HelpSection = HelpSection {
+    title: "Environment",
+    intro: "",
+    items: &[
+        (
+            crate::env::ROUTE_PROFILE,
+            "The profile to use when --profile is not given.",
+        ),
+        (
+            crate::env::ROUTE_DATA_DIR,
+            "The folder for the ledger and the catalog cache, instead of <data dir>/route.",
+        ),
+        (
+            crate::env::NO_COLOR,
+            "Any value turns colour off (https://no-color.org).",
+        ),
+        (
+            crate::env::COLUMNS,
+            "The terminal's width, for tables shown on a terminal.",
+        ),
+        (
+            "OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY (or GOOGLE_API_KEY), OPENROUTER_API_KEY",
+            "With no profile file, each key that is set adds its provider (openai, anthropic, \
+             gemini, openrouter) to the profile built from the environment.",
+        ),
+        (
+            crate::env::OLLAMA_HOST,
+            "Ollama's address (host:port or a URL): adds the ollama provider with no profile \
+             file, and is the default base_url of kind = \"ollama\".",
+        ),
+        (
+            "any api_key_env",
+            "A provider's key is read from the variable its api_key_env names.",
+        ),
+        (
+            "XDG_CONFIG_HOME, XDG_DATA_HOME",
+            "On Linux, the <config dir> and <data dir> below (default ~/.config and \
+             ~/.local/share).",
+        ),
+    ],
+    example: "",
+};
+
+/// Where route reads and writes (CONTRACT.md "Where things live").
+pub const FILES: HelpSection = HelpSection {
+    title: "Files",
+    intro: "<config dir> and <data dir> are ~/.config and ~/.local/share on Linux, \
+            ~/Library/Application Support on macOS, and %APPDATA% on Windows.",
+    items: &[
+        (
+            "<config dir>/route/profile.toml",
+            "The profile (overridden by --profile or ROUTE_PROFILE); `route init` writes it.",
+        ),
+        (
+            "<data dir>/route/ledger.db",
+            "The ledger (SQLite): every attempt, its tokens and cost, and the cooldown and \
+             Retry-After state; $ROUTE_DATA_DIR/ledger.db when that is set.",
+        ),
+        (
+            "<data dir>/route/catalog.json",
+            "The price catalog that `route models --update-catalog` downloaded; without it, \
+             the built-in catalog is used.",
+        ),
+    ],
+    example: "",
+};
+
+/// A concise profile; README.md and docs/providers.md in the source list every key.
+pub const PROFILE: HelpSection = HelpSection {
+    title: "Profile",
+    intro: "A TOML file of providers (where and how to send), models (aliases for a \
+            provider's model id, best pinned to a dated snapshot), chains (fallback orders), \
+            and optional settings and budgets. A model reference (-m) is an alias, a chain, \
+            provider/model, or a comma list a,b,c. `route init --check` reports every problem \
+            of a profile at once.",
+    items: &[],
+    example: r#"default = "main"                  # what `ask` uses without -m
+
+[providers.anthropic]
+kind = "anthropic"                # openai | anthropic | gemini | ollama | azure
+api_key_env = "ANTHROPIC_API_KEY" # or api_key_cmd = "pass show anthropic"
+
+[providers.openai]
+kind = "openai"                   # also any OpenAI-compatible server, with base_url
+api_key_env = "OPENAI_API_KEY"
+
+[models.opus]
+provider = "anthropic"
+model = "claude-opus-4-7-20260416"
+
+[models.gpt]
+provider = "openai"
+model = "gpt-5.5-2026-04-23"
+
+[chains.main]
+models = ["opus", "gpt"]
+strategy = "fallback"             # or cheapest | fastest | shuffle
+
+[settings]
+request_timeout = "120s"          # also retries, cooldown and the other timeouts
+
+[budget]
+daily = 5.00                      # USD; also monthly and per_request"#,
+};
+
+/// The sections `route --help` and `route(1)` end with, in order.
+pub const SECTIONS: [HelpSection; 4] = [EXIT_STATUS, ENVIRONMENT, FILES, PROFILE];
+
+/// `route -h`'s ending: the examples, and where the rest is.
+fn main_short_help() -> String {
+    format!(
+        "{MAIN_EXAMPLES}\n`route --help` also lists the exit codes, environment variables and files."
+    )
+}
+
+/// `route --help`'s ending: the examples, then every [`SECTIONS`] entry.
+fn main_long_help() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from(MAIN_EXAMPLES);
+    for section in SECTIONS {
+        // Writing into a String cannot fail.
+        let _ = write!(out, "\n\n{}:", section.title);
+        if !section.intro.is_empty() {
+            let _ = write!(out, "\n  {}", section.intro);
+        }
+        // Short terms (exit codes) share a line with their meaning; long ones stand
+        // above it, as clap shows options in --help.
+        let width = section
+            .items
+            .iter()
+            .map(|(t, _)| t.len())
+            .max()
+            .unwrap_or(0);
+        for (term, meaning) in section.items {
+            if width <= 8 {
+                let _ = write!(out, "\n  {term:<width$}  {meaning}");
+            } else {
+                let _ = write!(out, "\n  {term}\n          {meaning}");
+            }
+        }
+        if !section.example.is_empty() {
+            out.push('\n');
+            for line in section.example.lines() {
+                out.push('\n');
+                if !line.is_empty() {
+                    let _ = write!(out, "    {line}");
+                }
+            }
+        }
+    }
+    out
 }

@@ -1,23 +1,31 @@
 //! `route completions <shell>` and the man pages, both generated from `Cli::command()`
-//! (clap_complete, clap_mangen). The generated files are committed under
+//! (`clap_complete`, `clap_mangen`). The generated files are committed under
 //! `completions/` and `man/`, and `tests/it/generated.rs` fails when they are out of
 //! date (`ROUTE_REGENERATE=1 cargo test --test it generated` rewrites them).
 //!
-//! Model names complete dynamically where the shell allows it. clap_complete's static
+//! Model names complete dynamically where the shell allows it. `clap_complete`'s static
 //! scripts know the flags, not the profile, so a small hand-written piece is appended
 //! to the bash, zsh and fish scripts: after `-m`/`--model` (and for `route drill`'s
 //! chain) it asks `route models --names` (a hidden flag) for the profile's aliases and
-//! chains. clap_complete's own dynamic mode would need `route` to answer completion
+//! chains. `clap_complete`'s own dynamic mode would need `route` to answer completion
 //! requests at start-up (`COMPLETE=bash route`), an unstable feature and a hook in
 //! every run; a hidden flag keeps start-up untouched. PowerShell and elvish get the
 //! static scripts: their generated completers are single functions with no place to
-//! hook into.
+//! hook into. `clap_complete` lists hidden flags and subcommands too, so the scripts are
+//! generated from [`visible_command`], a copy of the command line without them.
+//!
+//! The man pages add what `--help` cannot show in a page of its own: EXAMPLES (from each
+//! command's `after_help`) and, in `route(1)`, the [`crate::cli::SECTIONS`] that
+//! `route --help` ends with (exit status, environment, files, the profile).
 
-use clap::CommandFactory;
+use std::fmt::Write as _;
+
+use clap::builder::Resettable;
+use clap::{Command, CommandFactory, Id};
 use clap_complete::Shell as Target;
 
 use super::Context;
-use crate::cli::{Cli, CompletionsArgs, Shell};
+use crate::cli::{Cli, CompletionsArgs, HelpSection, SECTIONS, Shell};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 
@@ -46,7 +54,7 @@ pub const SHELLS: [Shell; 5] = [
     Shell::Elvish,
 ];
 
-/// The completion script for `shell`: clap_complete's, plus the dynamic model names.
+/// The completion script for `shell`: `clap_complete`'s, plus the dynamic model names.
 pub fn script(shell: Shell) -> String {
     let target = match shell {
         Shell::Bash => Target::Bash,
@@ -56,7 +64,7 @@ pub fn script(shell: Shell) -> String {
         Shell::Elvish => Target::Elvish,
     };
     let mut buf = Vec::new();
-    clap_complete::generate(target, &mut Cli::command(), "route", &mut buf);
+    clap_complete::generate(target, &mut visible_command(), "route", &mut buf);
     let generated = String::from_utf8_lossy(&buf).into_owned();
     match shell {
         Shell::Bash => format!("{generated}{BASH_MODELS}"),
@@ -64,6 +72,68 @@ pub fn script(shell: Shell) -> String {
         Shell::Fish => format!("{generated}{FISH_MODELS}"),
         Shell::Powershell | Shell::Elvish => generated,
     }
+}
+
+/// The hand-written part of `shell`'s script (empty for PowerShell and elvish): the
+/// only place that may name the hidden `--names` flag, which it calls.
+pub fn dynamic_part(shell: Shell) -> &'static str {
+    match shell {
+        Shell::Bash => BASH_MODELS,
+        Shell::Zsh => ZSH_MODELS,
+        Shell::Fish => FISH_MODELS,
+        Shell::Powershell | Shell::Elvish => "",
+    }
+}
+
+/// `Cli::command()`, built, without its hidden arguments and subcommands. clap has no
+/// way to remove an argument, so each command is copied with what the completion
+/// generators read: name, about, version, visible aliases, the visible arguments
+/// (`--help` and `--version` included, as built), groups and subcommand settings.
+pub fn visible_command() -> Command {
+    let mut cmd = Cli::command();
+    cmd.build();
+    without_hidden(&cmd)
+}
+
+fn without_hidden(cmd: &Command) -> Command {
+    let mut out = Command::new(leak(cmd.get_name()))
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .disable_help_subcommand(true)
+        .args_conflicts_with_subcommands(cmd.is_args_conflicts_with_subcommands_set())
+        .subcommand_required(cmd.is_subcommand_required_set())
+        .allow_external_subcommands(cmd.is_allow_external_subcommands_set())
+        .visible_aliases(cmd.get_visible_aliases().map(leak).collect::<Vec<_>>());
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    if let Some(version) = cmd.get_version() {
+        out = out.version(leak(version));
+    }
+    let visible: Vec<&clap::Arg> = cmd.get_arguments().filter(|a| !a.is_hide_set()).collect();
+    for group in cmd.get_groups() {
+        let ids = group
+            .get_args()
+            .filter(|id| visible.iter().any(|a| a.get_id() == *id));
+        out = out.group(
+            group
+                .clone()
+                .arg(Resettable::<Id>::Reset)
+                .args(ids.collect::<Vec<_>>()),
+        );
+    }
+    out = out.args(visible.into_iter().cloned());
+    out.subcommands(
+        cmd.get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .map(without_hidden),
+    )
+}
+
+/// clap takes `'static` names unless its `string` feature is on; the copies are made
+/// once, by `route completions`, for a process that ends right after.
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
 }
 
 /// Bash: a wrapper around clap's `_route` that completes model names after `-m` and
@@ -189,17 +259,153 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     let mut cmd = Cli::command();
     cmd.build();
     let mut pages = Vec::new();
-    collect_pages(cmd, &mut pages);
+    collect_pages(&cmd, true, &mut pages);
     pages
 }
 
-fn collect_pages(cmd: clap::Command, pages: &mut Vec<(String, Vec<u8>)>) {
+fn collect_pages(cmd: &Command, top: bool, pages: &mut Vec<(String, Vec<u8>)>) {
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        collect_pages(sub.clone(), pages);
+        collect_pages(sub, false, pages);
     }
-    let man = clap_mangen::Man::new(cmd);
+    let man = clap_mangen::Man::new(cmd.clone());
+    pages.push((man.get_filename(), man_page(&man, cmd, top).into_bytes()));
+}
+
+/// `clap_mangen`'s sections, then EXAMPLES, the `--help` sections (in `route(1)`), SEE
+/// ALSO and VERSION. `clap_mangen`'s own EXTRA section (the raw `after_help`) is replaced
+/// by EXAMPLES.
+fn man_page(man: &clap_mangen::Man, cmd: &Command, top: bool) -> String {
+    type Part = fn(&clap_mangen::Man, &mut dyn std::io::Write) -> std::io::Result<()>;
+    let mut parts: Vec<Part> = vec![
+        clap_mangen::Man::render_title,
+        clap_mangen::Man::render_name_section,
+        clap_mangen::Man::render_synopsis_section,
+        clap_mangen::Man::render_description_section,
+    ];
+    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+        parts.push(clap_mangen::Man::render_options_section);
+    }
+    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+        parts.push(clap_mangen::Man::render_subcommands_section);
+    }
+    let mut page = String::from(PREAMBLE);
+    for part in parts {
+        page.push_str(&render(man, part));
+    }
+    let examples = examples(cmd);
+    if !examples.is_empty() {
+        page.push_str(".SH EXAMPLES\n.RS 4\n.nf\n");
+        for example in examples {
+            let _ = writeln!(page, "{}", roff_line(&example));
+        }
+        page.push_str(".fi\n.RE\n");
+    }
+    if top {
+        for section in SECTIONS {
+            page.push_str(&roff_section(&section));
+        }
+        let _ = writeln!(page, ".SH \"SEE ALSO\"\n{}", roff_prose(SEE_ALSO_TOP));
+    } else {
+        page.push_str(".SH \"SEE ALSO\"\nroute(1) for the exit status, environment, files and profile format\n");
+    }
+    if cmd.get_version().is_some() {
+        page.push_str(&render(man, clap_mangen::Man::render_version_section));
+    }
+    page
+}
+
+/// `route(1)`'s SEE ALSO: the other `route`, and how to tell which one runs.
+const SEE_ALSO_TOP: &str = "route(8), the routing table tool of net-tools, is another program \
+    with the same name: `man 1 route` opens this page and `man 8 route` that one. \
+    `type -a route` lists every `route` on PATH in the order the shell tries them; this one \
+    answers `route --version` with `route` and its version.";
+
+/// What every `clap_mangen` fragment starts with; a page has it once, at the top.
+const PREAMBLE: &str = ".ie \\n(.g .ds Aq \\(aq\n.el .ds Aq '\n";
+
+/// One `clap_mangen` section, without its [`PREAMBLE`].
+fn render(
+    man: &clap_mangen::Man,
+    part: fn(&clap_mangen::Man, &mut dyn std::io::Write) -> std::io::Result<()>,
+) -> String {
     let mut buf = Vec::new();
     // Rendering into a Vec cannot fail.
-    let _ = man.render(&mut buf);
-    pages.push((man.get_filename(), buf));
+    let _ = part(man, &mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    match text.strip_prefix(PREAMBLE) {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    }
+}
+
+/// The example lines of a command's `after_help`: the indented lines under `Examples:`.
+fn examples(cmd: &Command) -> Vec<String> {
+    let Some(after) = cmd.get_after_help() else {
+        return Vec::new();
+    };
+    let after = after.to_string();
+    after
+        .lines()
+        .skip_while(|l| l.trim() != "Examples:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.trim().to_owned())
+        .collect()
+}
+
+/// A `--help` section as a man page section: intro, `.TP` terms, an example block.
+fn roff_section(section: &HelpSection) -> String {
+    let title = section.title.to_uppercase();
+    // `.SH` takes one argument: a heading of several words is quoted.
+    let mut out = if title.contains(' ') {
+        format!(".SH \"{title}\"\n")
+    } else {
+        format!(".SH {title}\n")
+    };
+    if !section.intro.is_empty() {
+        let _ = writeln!(out, "{}", roff_prose(section.intro));
+    }
+    for (term, meaning) in section.items {
+        let _ = writeln!(
+            out,
+            ".TP\n\\fB{}\\fR\n{}",
+            roff_line(term),
+            roff_prose(meaning)
+        );
+    }
+    if !section.example.is_empty() {
+        out.push_str(".PP\n.RS 4\n.nf\n");
+        for line in section.example.lines() {
+            let _ = writeln!(out, "{}", roff_line(line));
+        }
+        out.push_str(".fi\n.RE\n");
+    }
+    out
+}
+
+/// Text escaped for roff: backslashes, dashes and apostrophes, and a leading `.`
+/// that would read as a request.
+fn roff_line(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('-', "\\-")
+        .replace('\'', "\\*(Aq");
+    if escaped.starts_with('.') {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
+}
+
+/// Prose: as [`roff_line`], with each `code` span in bold, as `--help` marks it.
+fn roff_prose(text: &str) -> String {
+    let mut out = String::new();
+    for (i, piece) in text.split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "\\fB{}\\fR", roff_line(piece));
+        } else {
+            out.push_str(&roff_line(piece));
+        }
+    }
+    out
 }

@@ -1,13 +1,16 @@
 //! Generated files stay in step with the command line (issue 7): the completion
 //! scripts under `completions/` and the man pages under `man/` are regenerated here
 //! and compared with the committed ones. `ROUTE_REGENERATE=1 cargo test --test it
-//! generated` rewrites them. Also: every `--help` carries examples, and bash
-//! completes model names from the profile.
+//! generated` rewrites them. Also: every `--help` carries examples, bash completes
+//! model names from the profile, no script offers a hidden flag, and the man pages
+//! carry the sections `route --help` ends with (issue 13).
 
 use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
-use route::commands::completions::{SHELLS, file_name, man_pages};
+use route::cli::{Cli, SECTIONS};
+use route::commands::completions::{SHELLS, dynamic_part, file_name, man_pages};
+use route::exit::ExitStatus;
 
 use crate::support::TestEnv;
 
@@ -144,4 +147,162 @@ fn bash_completes_model_names_from_the_profile() {
     assert_eq!(complete("route ask -m s", 3), "sonnet\n");
     assert_eq!(complete("route compare --model gpt,m", 3), "gpt,main\n");
     assert_eq!(complete("route drill ''", 2), "main\n");
+}
+
+/// What would give a hidden flag or subcommand away in a script: `--flag`, fish's
+/// `-l flag`, and the first words of its help.
+fn hidden_needles(cmd: &clap::Command, out: &mut Vec<String>) {
+    let first_words = |help: String| -> String {
+        help.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == ' ')
+            .collect()
+    };
+    for arg in cmd.get_arguments().filter(|a| a.is_hide_set()) {
+        if let Some(long) = arg.get_long() {
+            out.push(format!("--{long}"));
+            out.push(format!("-l {long}"));
+        }
+        if let Some(help) = arg.get_help() {
+            out.push(first_words(help.to_string()));
+        }
+    }
+    for sub in cmd.get_subcommands() {
+        if sub.is_hide_set() {
+            out.push(format!("{}__", sub.get_name()));
+            if let Some(about) = sub.get_about() {
+                out.push(first_words(about.to_string()));
+            }
+        }
+        hidden_needles(sub, out);
+    }
+}
+
+#[test]
+fn no_completion_script_offers_a_hidden_flag() {
+    let mut needles = Vec::new();
+    hidden_needles(&Cli::command(), &mut needles);
+    assert!(needles.iter().any(|n| n == "--names"), "{needles:?}");
+    for shell in SHELLS {
+        let path = repo("completions").join(file_name(shell));
+        let committed = std::fs::read_to_string(&path).unwrap();
+        // The hand-written part calls `route models --names`; it offers nothing.
+        let generated = committed.replace(dynamic_part(shell), "");
+        for needle in &needles {
+            assert!(
+                !generated.contains(needle.as_str()),
+                "{} offers the hidden `{needle}`",
+                path.display()
+            );
+        }
+    }
+}
+
+/// The variable names of src/env.rs (`pub const NAME: &str = "NAME";`).
+fn env_vars() -> Vec<String> {
+    let source = std::fs::read_to_string(repo("src").join("env.rs")).unwrap();
+    source
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub const "))
+        .filter_map(|l| l.split('"').nth(1))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every exit code, by an exhaustive match so that a new one fails to compile here.
+fn exit_codes() -> Vec<u8> {
+    let all = [
+        ExitStatus::Success,
+        ExitStatus::Failed,
+        ExitStatus::Usage,
+        ExitStatus::Budget,
+        ExitStatus::Incomplete,
+        ExitStatus::Interrupted,
+        ExitStatus::Terminated,
+    ];
+    for status in all {
+        match status {
+            ExitStatus::Success
+            | ExitStatus::Failed
+            | ExitStatus::Usage
+            | ExitStatus::Budget
+            | ExitStatus::Incomplete
+            | ExitStatus::Interrupted
+            | ExitStatus::Terminated => {}
+        }
+    }
+    all.iter().map(|s| s.code()).collect()
+}
+
+/// roff's spelling of plain text, as the man pages write it.
+fn roff(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('-', "\\-")
+        .replace('\'', "\\*(Aq")
+}
+
+#[test]
+fn the_man_page_and_help_carry_exit_status_environment_files_and_profile() {
+    let pages = man_pages();
+    let page = |name: &str| {
+        let (_, bytes) = pages.iter().find(|(n, _)| n == name).unwrap();
+        String::from_utf8(bytes.clone()).unwrap()
+    };
+    let main = page("route.1");
+    let help = TestEnv::new().run(&["--help"]);
+    help.expect_code(0);
+    let help = help.stdout;
+    for heading in [
+        ".SH EXAMPLES",
+        ".SH \"EXIT STATUS\"",
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        ".SH PROFILE",
+        ".SH \"SEE ALSO\"",
+    ] {
+        assert!(main.contains(heading), "route.1 has no {heading}:\n{main}");
+    }
+    // One source: every term of every section is in both.
+    for section in SECTIONS {
+        assert!(help.contains(&format!("\n{}:\n", section.title)), "{help}");
+        for (term, _) in section.items {
+            assert!(help.contains(term), "route --help lacks {term}");
+            assert!(main.contains(&roff(term)), "route.1 lacks {term}");
+        }
+        for line in section.example.lines().filter(|l| !l.is_empty()) {
+            assert!(help.contains(line), "route --help lacks {line}");
+            assert!(main.contains(&roff(line)), "route.1 lacks {line}");
+        }
+    }
+    let exit_status = &main[main.find(".SH \"EXIT STATUS\"").unwrap()..];
+    for code in exit_codes() {
+        assert!(
+            exit_status.contains(&format!(".TP\n\\fB{code}\\fR\n")),
+            "route.1 does not explain exit code {code}"
+        );
+    }
+    let environment = &main[main.find(".SH ENVIRONMENT").unwrap()..];
+    let vars = env_vars();
+    assert!(vars.len() >= 10, "{vars:?}");
+    for var in vars {
+        assert!(environment.contains(&var), "route.1 does not explain {var}");
+    }
+    let files = &main[main.find(".SH FILES").unwrap()..];
+    for file in [
+        "profile.toml",
+        route::ledger::FILE_NAME,
+        route::catalog::CACHE_FILE_NAME,
+    ] {
+        assert!(files.contains(file), "route.1 does not name {file}");
+    }
+    assert!(
+        main.contains("route(8)") && main.contains("man 1 route"),
+        "{main}"
+    );
+    // Every page shows its examples, and points at route(1) for the rest.
+    for (name, bytes) in &pages {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(text.contains(".SH EXAMPLES\n"), "{name} has no EXAMPLES");
+        assert!(!text.contains(".SH EXTRA"), "{name} still has EXTRA");
+        assert!(text.contains("route(1)") || name == "route.1", "{name}");
+    }
 }
