@@ -13,7 +13,6 @@ use super::error::{ErrorKind, ProviderError, TimeoutKind};
 use super::types::{StreamEvent, Usage};
 use super::{Adapter, HttpRequest};
 use crate::error::printable;
-use crate::profile::Settings;
 
 /// The largest error body read; the rest is not needed to classify it.
 const ERROR_BODY_CAP: usize = 1024 * 1024;
@@ -27,24 +26,13 @@ const STREAM_TEXT_CAP: usize = BODY_CAP;
 /// Redirects followed, within the same origin only.
 const MAX_REDIRECTS: usize = 5;
 
-/// The profile's timeouts for one attempt.
+/// The four timeouts of one attempt (the caller takes them from its settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     pub connect: Duration,
     pub first_token: Duration,
     pub idle: Duration,
     pub request: Duration,
-}
-
-impl From<&Settings> for Timeouts {
-    fn from(s: &Settings) -> Self {
-        Timeouts {
-            connect: s.connect_timeout,
-            first_token: s.first_token_timeout,
-            idle: s.idle_timeout,
-            request: s.request_timeout,
-        }
-    }
 }
 
 static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
