@@ -1,7 +1,7 @@
 //! Token counts before sending.
 //!
 //! `route cost estimate` counts OpenAI models' tokens exactly with their own
-//! tokenizer (tiktoken-rs: o200k_base for gpt-4o and later, cl100k_base for
+//! tokenizer (tiktoken-rs: `o200k_base` for gpt-4o and later, `cl100k_base` for
 //! older models), for the kinds whose description says they use it
 //! ([`Tokenizer::Tiktoken`]). For other providers, whose tokenizers are not public, and
 //! for the pre-flight checks of every `ask` (which must not pay for loading a

@@ -230,6 +230,7 @@ struct MessageDelta {
 /// Anthropic's token counts. Every field may be missing or null; in a stream,
 /// `message_delta` counts are cumulative and replace those of `message_start`.
 #[derive(Deserialize, Default, Clone, Copy)]
+#[allow(clippy::struct_field_names)] // the wire's own names
 struct WireUsage {
     #[serde(default)]
     input_tokens: Option<u64>,
@@ -448,7 +449,7 @@ impl EventState {
             },
             Event::ContentBlockDelta { delta } => match delta {
                 BlockDelta::TextDelta { text } if !text.is_empty() => {
-                    out.push(StreamEvent::Delta(text))
+                    out.push(StreamEvent::Delta(text));
                 }
                 BlockDelta::ThinkingDelta { thinking } if !thinking.is_empty() => {
                     out.push(StreamEvent::Reasoning(thinking));
@@ -571,7 +572,7 @@ mod tests {
         }
         // Cut at every point before the end marker is complete: never `Done`,
         // and an event cut in half is `incomplete`, not a malformed answer.
-        let end = STREAM.rfind("}").unwrap();
+        let end = STREAM.rfind('}').unwrap();
         for cut in 0..=end {
             let bytes = &STREAM.as_bytes()[..cut];
             let mut d = Decoder::default();

@@ -4,6 +4,8 @@
 //! - <https://learn.microsoft.com/azure/ai-services/openai/reference>
 //! - API versions: <https://learn.microsoft.com/azure/ai-services/openai/api-version-lifecycle>
 
+use std::fmt::Write as _;
+
 use reqwest::header::HeaderMap;
 
 use super::error::ProviderError;
@@ -80,7 +82,7 @@ pub(crate) fn encode_path_segment(s: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out

@@ -251,6 +251,7 @@ struct PromptFeedback {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(clippy::struct_field_names)] // the wire's own names
 struct UsageMetadata {
     /// The whole prompt, cached part included.
     #[serde(default)]
@@ -439,6 +440,7 @@ struct Decoder {
 }
 
 #[derive(Default)]
+#[allow(clippy::struct_excessive_bools)] // four facts a stream learns independently
 struct ChunkState {
     served_model_sent: bool,
     /// A candidate arrived.

@@ -150,7 +150,7 @@ pub async fn execute(
 }
 
 /// The most tokens one count of a usage report is taken at: 50 times the
-/// largest context window there is. Usage is the server's claim; u64::MAX
+/// largest context window there is. Usage is the server's claim; `u64::MAX`
 /// tokens once overflowed the ledger's sums and made `route cost` fail for
 /// good (issue 9).
 pub const MAX_TOKENS: u64 = 100_000_000;

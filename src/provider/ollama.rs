@@ -619,6 +619,8 @@ mod tests {
 /// Property tests (issue 9): see `provider::fuzz` for what each property means.
 #[cfg(test)]
 mod fuzz {
+    use std::fmt::Write as _;
+
     use proptest::prelude::*;
 
     use super::Ollama;
@@ -650,11 +652,11 @@ mod fuzz {
     fn lines() -> impl Strategy<Value = Vec<u8>> {
         let end = prop::sample::select(&["\n", "\r\n", "\n\n"][..]);
         prop::collection::vec((json(KEYS), end), 0..12).prop_map(|lines| {
-            lines
-                .iter()
-                .map(|(v, end)| format!("{v}{end}"))
-                .collect::<String>()
-                .into_bytes()
+            let mut text = String::new();
+            for (v, end) in &lines {
+                let _ = write!(text, "{v}{end}");
+            }
+            text.into_bytes()
         })
     }
 
