@@ -18,7 +18,7 @@
 //! read from `catalog/providers.txt` by both), so a downloaded catalog and the built-in one
 //! hold the same kind of models.
 //!
-//! Prices become [`Price`]s (integer picodollars per token) as they are read, and [`cost`]
+//! Prices become [`Price`](crate::money::Price)s (integer picodollars per token) as they are read, and [`cost`]
 //! adds integers only; see `money.rs` for why.
 //!
 //! By job: [`cache`] holds the built-in copy and the downloaded one, `litellm` reads
@@ -82,7 +82,7 @@ struct Entry {
     info: ModelInfo,
 }
 
-/// A parsed price catalog. Cheap to share behind an [`Arc`]; immutable once built.
+/// A parsed price catalog. Cheap to share behind an [`Arc`](std::sync::Arc); immutable once built.
 pub struct Catalog {
     entries: BTreeMap<String, Entry>,
     version: String,
