@@ -212,8 +212,8 @@ pub fn env_profile_variables() -> String {
     }
 }
 
-/// The providers of the profile built from the environment, every kind's,
-/// with their kind.
+/// The providers of the profile built from the environment, every kind's, in
+/// [`KINDS`] order.
 pub fn env_providers() -> impl Iterator<Item = &'static EnvProvider> {
     KINDS.iter().flat_map(|k| k.0.from_env.iter())
 }
@@ -269,6 +269,22 @@ mod tests {
         chain.sort_unstable();
         chain.dedup();
         assert_eq!((listed.len(), chain.len()), (n, n));
+    }
+
+    #[test]
+    fn env_profile_names_and_aliases_do_not_collide() {
+        // They merge into one profile, where a second one would replace the first.
+        let mut names: Vec<&str> = env_providers().map(|e| e.name).collect();
+        let mut aliases: Vec<&str> = env_providers()
+            .flat_map(|e| e.aliases.iter().map(|(alias, _)| *alias))
+            .collect();
+        let (n, a) = (names.len(), aliases.len());
+        names.sort_unstable();
+        names.dedup();
+        aliases.sort_unstable();
+        aliases.dedup();
+        assert_eq!((names.len(), aliases.len()), (n, a));
+        assert!(env_providers().all(|e| !e.vars.is_empty() && !e.aliases.is_empty()));
     }
 
     #[test]
