@@ -15,9 +15,9 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Instant;
 
-use route::provider::ProviderKind;
 use route::provider::sse::{Event, Framer};
 use route::provider::types::StreamEvent;
+use route::provider::{ProviderKind, anthropic, openai};
 
 const TOKENS: usize = 100_000;
 const PIECE: usize = 16 * 1024;
@@ -148,16 +148,16 @@ fn main() {
     let openai = openai_body();
     let anthropic = anthropic_body();
     if !benching {
-        assert!(decode(ProviderKind::OpenAi, &openai) > 0);
-        assert!(decode(ProviderKind::Anthropic, &anthropic) > 0);
+        assert!(decode(openai::KIND, &openai) > 0);
+        assert!(decode(anthropic::KIND, &anthropic) > 0);
         assert!(frame(&openai) > 0);
         return;
     }
     measure("sse-framer", openai.len(), || frame(&openai));
     measure("openai-decoder", openai.len(), || {
-        decode(ProviderKind::OpenAi, &openai)
+        decode(openai::KIND, &openai)
     });
     measure("anthropic-decoder", anthropic.len(), || {
-        decode(ProviderKind::Anthropic, &anthropic)
+        decode(anthropic::KIND, &anthropic)
     });
 }

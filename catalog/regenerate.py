@@ -14,11 +14,12 @@ Writes, next to this script:
   VERSION       the date of this regeneration; route reports the built-in catalog as
                 `builtin-<that date>` and records it in every ledger row
 
-Trim rules (src/catalog.rs applies the same ones when it loads a downloaded upstream file,
-so keep the two in step):
+Trim rules (src/catalog/litellm.rs applies the same ones when it loads a downloaded upstream
+file, so keep the two in step):
   - only entries with mode == "chat";
-  - only entries whose litellm_provider is in PROVIDERS (so no "text-completion-openai",
-    no vertex_ai / bedrock / ... duplicates);
+  - only entries whose litellm_provider is listed in providers.txt, next to this script,
+    which src/catalog embeds too (so no "text-completion-openai", no vertex_ai / bedrock / ...
+    duplicates);
   - no fine-tuned keys (`ft:` prefix) and no keys that are obviously not chat models
     although LiteLLM files them as chat: NON_CHAT below;
   - only the fields in FIELDS; `max_tokens` stands in for a missing `max_output_tokens`.
@@ -39,22 +40,15 @@ import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-PROVIDERS = {
-    "openai",
-    "anthropic",
-    "gemini",
-    "azure",
-    "ollama",
-    "openrouter",
-    "groq",
-    "mistral",
-    "deepseek",
-    "together_ai",
-    "xai",
-    "fireworks_ai",
-    "perplexity",
-    "cerebras",
-}
+
+def read_providers():
+    """The LiteLLM providers to keep: catalog/providers.txt, the list src/catalog embeds."""
+    with open(os.path.join(HERE, "providers.txt"), encoding="utf-8") as f:
+        lines = (line.strip() for line in f)
+        return {line for line in lines if line and not line.startswith("#")}
+
+
+PROVIDERS = read_providers()
 
 FIELDS = [
     "litellm_provider",

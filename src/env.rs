@@ -1,4 +1,9 @@
-//! Every environment variable `route` reads, in one documented list.
+//! Every environment variable `route` itself reads, in one documented list.
+//!
+//! The variables of provider kinds (their keys, `OLLAMA_HOST`, the ones that
+//! make the profile built from the environment) are facts of each kind and
+//! live in its description ([`crate::provider::KindSpec`]);
+//! [`crate::provider::kind::env_vars`] lists them all.
 
 /// Path of the profile (overridden by `--profile`).
 pub const ROUTE_PROFILE: &str = "ROUTE_PROFILE";
@@ -8,15 +13,6 @@ pub const ROUTE_DATA_DIR: &str = "ROUTE_DATA_DIR";
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Terminal width, when set, for tables.
 pub const COLUMNS: &str = "COLUMNS";
-
-/// Provider keys read by the profile built from the environment.
-pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
-pub const ANTHROPIC_API_KEY: &str = "ANTHROPIC_API_KEY";
-pub const GEMINI_API_KEY: &str = "GEMINI_API_KEY";
-pub const GOOGLE_API_KEY: &str = "GOOGLE_API_KEY";
-pub const OPENROUTER_API_KEY: &str = "OPENROUTER_API_KEY";
-/// Ollama's address (`host:port` or a URL); also the default for `kind = "ollama"`.
-pub const OLLAMA_HOST: &str = "OLLAMA_HOST";
 
 /// Reads a variable of the real process environment.
 pub fn var(name: &str) -> Option<String> {

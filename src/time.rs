@@ -1,8 +1,28 @@
 //! Calendar arithmetic for the few places that need dates (HTTP dates, `--since`
 //! dates, timestamps in `--json`), without pulling in a date library.
 //! Civil-date conversions follow Howard Hinnant's public-domain algorithms.
+//! Also the one way durations are written for the user.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The shortest of the forms a profile's durations take (`250ms`, `5s`,
+/// `1.5s`, `2m`, `1.5h`) that shows `d` exactly enough.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms % 1000 == 0 && ms < 120_000 {
+        format!("{}s", ms / 1000)
+    } else if ms < 120_000 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else if ms % 60_000 == 0 && ms < 7_200_000 {
+        format!("{}m", ms / 60_000)
+    } else if ms < 7_200_000 {
+        format!("{:.1}m", d.as_secs_f64() / 60.0)
+    } else {
+        format!("{:.1}h", d.as_secs_f64() / 3600.0)
+    }
+}
 
 /// Days since 1970-01-01 of a proleptic Gregorian date; `None` for impossible dates.
 pub fn days_from_civil(year: i64, month: u64, day: u64) -> Option<i64> {

@@ -1,11 +1,14 @@
 //! Token counts before sending.
 //!
 //! `route cost estimate` counts OpenAI models' tokens exactly with their own
-//! tokenizer (tiktoken-rs: o200k_base for gpt-4o and later, cl100k_base for
-//! older models). For other providers, whose tokenizers are not public, and
+//! tokenizer (tiktoken-rs: `o200k_base` for gpt-4o and later, `cl100k_base` for
+//! older models), for the kinds whose description says they use it
+//! ([`Tokenizer::Tiktoken`]). For other providers, whose tokenizers are not public, and
 //! for the pre-flight checks of every `ask` (which must not pay for loading a
 //! tokenizer), the estimate is one token per four bytes, rounded up: close
 //! for English and code with BPE tokenizers, and high for most other text.
+
+use crate::provider::{ProviderKind, Tokenizer};
 
 /// Estimated tokens of a text (four bytes a token).
 pub fn estimate(text: &str) -> u64 {
@@ -30,15 +33,17 @@ pub enum Method {
     Approximate,
 }
 
-/// Counts a request's tokens for a model: exactly for OpenAI models whose
-/// tokenizer is known, approximately otherwise.
+/// Counts a request's tokens for a model: exactly for the models of kinds
+/// that use OpenAI's tokenizers ([`Tokenizer::Tiktoken`]) when the model's is
+/// known, approximately otherwise.
 pub fn count_request(
     provider_kind: &str,
     model: &str,
     system: Option<&str>,
     prompt: &str,
 ) -> (u64, Method) {
-    if matches!(provider_kind, "openai" | "azure") {
+    let tokenizer = ProviderKind::parse(provider_kind).map(|k| k.spec().tokenizer);
+    if tokenizer == Some(Tokenizer::Tiktoken) {
         if let Some((name, bpe)) = openai_tokenizer(model) {
             let n = |t: &str| u64::try_from(bpe.encode_ordinary(t).len()).unwrap_or(u64::MAX);
             return (

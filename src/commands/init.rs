@@ -68,7 +68,7 @@ pub fn init(args: &InitArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             ));
             printer.note(&format!(
                 "next: set one of {}, then run `route init --force` to fill the profile from it (or uncomment the examples)",
-                KEY_VARIABLES
+                key_variables()
             ));
         }
     }
@@ -76,7 +76,9 @@ pub fn init(args: &InitArgs, ctx: &Context) -> Result<ExitStatus, Error> {
 }
 
 /// What to set, in the words of the environment profile's own error.
-const KEY_VARIABLES: &str = "OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY (or GOOGLE_API_KEY), OPENROUTER_API_KEY or OLLAMA_HOST";
+fn key_variables() -> String {
+    crate::provider::kind::env_profile_variables()
+}
 
 /// Where the profile is: `--profile` (clap also reads `ROUTE_PROFILE` into it), else
 /// `ROUTE_PROFILE` from the context's environment, else `<config dir>/route/profile.toml`.
@@ -218,7 +220,7 @@ fn starter(
 ) -> String {
     // Every provider the environment profile knows, as if each key were set.
     let all = profile::load::from_env(&|name| {
-        Some(if name == env::OLLAMA_HOST {
+        Some(if name == crate::provider::ollama::HOST_VAR {
             env_var(name).unwrap_or_else(|| "127.0.0.1".into())
         } else {
             "set".into()
@@ -243,11 +245,12 @@ fn starter(
         let _ = writeln!(
             t,
             "# No provider key was found in the environment when this was written. Set one of\n\
-             # {KEY_VARIABLES},\n\
+             # {},\n\
              # then run `route init --force` to fill this file from it, or uncomment the\n\
              # examples below.\n\
              #\n\
-             # default = \"main\"\n"
+             # default = \"main\"\n",
+            key_variables()
         );
     }
     settings_block(&mut t);
@@ -404,12 +407,13 @@ fn settings_block(t: &mut String) {
 fn provider_block(t: &mut String, p: &Provider, c: &str) {
     let _ = writeln!(t, "{c}[providers.{}]", p.name);
     let _ = writeln!(t, "{c}kind = \"{}\"", p.kind.as_str());
-    if p.kind.is_local() {
+    if let Some(var) = p.kind.base_url_var() {
+        let default = p.kind.fixed_base_url().unwrap_or_default();
         let _ = writeln!(
             t,
-            "{c}# base_url = \"http://127.0.0.1:11434\"   # default: $OLLAMA_HOST when set"
+            "{c}# base_url = \"{default}\"   # default: ${var} when set"
         );
-    } else if Some(&p.base_url) != p.kind.default_base_url().as_ref() {
+    } else if Some(p.base_url.as_str()) != p.kind.fixed_base_url() {
         let _ = writeln!(t, "{c}base_url = \"{}\"", p.base_url);
     }
     if let KeySource::Env(var) = &p.key {

@@ -747,14 +747,11 @@ impl Walk<'_> {
                     );
                 }
             }
-        } else if facts.kind.is_some_and(|k| k.default_base_url().is_none()) {
+        } else if let Some(k) = facts.kind.filter(|k| k.needs_base_url()) {
             self.error(
                 v.span(),
-                format!("{at}: kind `azure` needs a base_url"),
-                Some(
-                    "for azure, the resource endpoint: base_url = \"https://NAME.openai.azure.com\""
-                        .into(),
-                ),
+                format!("{at}: kind `{}` needs a base_url", k.as_str()),
+                k.base_url_hint().map(Into::into),
             );
         }
         if let Some(h) = t.get("headers") {
@@ -794,7 +791,7 @@ impl Walk<'_> {
         }
         let (source, span) = match given.first() {
             None => match kind {
-                Some(k) => (k.implied_key_source(t.contains_key("base_url")), span),
+                Some(k) => (KeySource::implied(k, t.contains_key("base_url")), span),
                 None => return,
             },
             Some((key, v)) => {
@@ -1257,7 +1254,7 @@ mod tests {
 
     #[test]
     fn pins() {
-        let o = ProviderKind::OpenAi;
+        let o = crate::provider::openai::KIND;
         assert_eq!(pin(o, "claude-sonnet-4-5-20250929"), Pin::Pinned);
         assert_eq!(pin(o, "gpt-4o-2024-08-06"), Pin::Pinned);
         assert_eq!(pin(o, "gemini-2.5-flash-001"), Pin::Pinned);
@@ -1271,8 +1268,8 @@ mod tests {
         assert_eq!(pin(o, "o1"), Pin::Floating);
         assert_eq!(pin(o, "gpt-3.5-turbo-16k"), Pin::Floating);
         assert_eq!(pin(o, "2024"), Pin::Floating);
-        assert_eq!(pin(ProviderKind::Ollama, "llama3.2"), Pin::Local);
-        assert_eq!(pin(ProviderKind::Azure, "my-gpt"), Pin::Deployment);
+        assert_eq!(pin(crate::provider::ollama::KIND, "llama3.2"), Pin::Local);
+        assert_eq!(pin(crate::provider::azure::KIND, "my-gpt"), Pin::Deployment);
     }
 
     #[test]
@@ -1302,7 +1299,7 @@ mod tests {
     fn successors_come_from_the_catalog() {
         let catalog = catalog::builtin();
         let now = crate::time::parse_date("2026-11-22").unwrap();
-        let o = ProviderKind::OpenAi;
+        let o = crate::provider::openai::KIND;
         // Another snapshot of the same model that is not retiring.
         let s = successor(&catalog, o, "openai", "gpt-4o-2024-05-13", now).unwrap();
         assert!(
@@ -1310,7 +1307,7 @@ mod tests {
             "{s}"
         );
         // Same family, newer version, same provider.
-        let a = ProviderKind::Anthropic;
+        let a = crate::provider::anthropic::KIND;
         let s = successor(&catalog, a, "anthropic", "claude-sonnet-4-5-20250929", now).unwrap();
         assert!(s.starts_with("claude-sonnet-"), "{s}");
         assert_ne!(s, "claude-sonnet-4-5");

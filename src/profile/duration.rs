@@ -38,22 +38,7 @@ pub fn parse(s: &str) -> Result<Duration, String> {
 }
 
 /// The shortest of the forms [`parse`] reads that shows `d` exactly enough.
-pub fn format(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms % 1000 == 0 && ms < 120_000 {
-        format!("{}s", ms / 1000)
-    } else if ms < 120_000 {
-        format!("{:.1}s", d.as_secs_f64())
-    } else if ms % 60_000 == 0 && ms < 7_200_000 {
-        format!("{}m", ms / 60_000)
-    } else if ms < 7_200_000 {
-        format!("{:.1}m", d.as_secs_f64() / 60.0)
-    } else {
-        format!("{:.1}h", d.as_secs_f64() / 3600.0)
-    }
-}
+pub use crate::time::format_duration as format;
 
 #[cfg(test)]
 mod tests {

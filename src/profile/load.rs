@@ -10,7 +10,6 @@ use super::validate::{self, Source};
 use super::{Chain, KeySource, ModelAlias, ModelOverrides, Profile, Provider, Settings, Strategy};
 use crate::env;
 use crate::error::Error;
-use crate::provider::ProviderKind;
 use crate::suggest;
 
 /// What decides which profile is loaded.
@@ -108,124 +107,75 @@ pub(super) fn check_private(
     Ok(())
 }
 
-/// Built-in aliases for the profile built from the environment: (alias, provider, model).
-const ENV_MODELS: &[(&str, &str, &str)] = &[
-    ("sonnet", "anthropic", "claude-sonnet-4-6"),
-    ("haiku", "anthropic", "claude-haiku-4-5-20251001"),
-    ("opus", "anthropic", "claude-opus-4-7-20260416"),
-    ("gpt", "openai", "gpt-4.1-2025-04-14"),
-    ("gpt4o", "openai", "gpt-4o"),
-    ("mini", "openai", "gpt-4.1-mini-2025-04-14"),
-    ("flash", "gemini", "gemini-2.5-flash"),
-    ("pro", "gemini", "gemini-2.5-pro"),
-    ("openrouter", "openrouter", "openai/gpt-4o-mini"),
-    ("local", "ollama", "llama3.2"),
-];
-
-/// The profile built from API keys in the environment when no file exists.
+/// The profile built from API keys in the environment when no file exists:
+/// every kind's [`EnvProvider`](crate::provider::kind::EnvProvider) whose
+/// variable is set, its aliases, and a chain `main` of their first aliases.
 pub fn from_env(env_var: &dyn Fn(&str) -> Option<String>) -> Result<Profile, Error> {
     let set = |name: &str| env_var(name).is_some_and(|v| !v.trim().is_empty());
     let mut providers = BTreeMap::new();
-    let mut add = |name: &str, kind: ProviderKind, key: KeySource, base_url: Option<String>| {
-        let base_url = base_url
-            .or_else(|| kind.default_base_url())
-            .unwrap_or_default();
-        providers.insert(
-            name.to_owned(),
-            Provider {
-                name: name.to_owned(),
-                kind,
-                base_url,
-                key,
-                headers: Vec::new(),
-                api_version: None,
-            },
-        );
-    };
-    if set(env::ANTHROPIC_API_KEY) {
-        add(
-            "anthropic",
-            ProviderKind::Anthropic,
-            KeySource::Env(env::ANTHROPIC_API_KEY.into()),
-            None,
-        );
-    }
-    if set(env::OPENAI_API_KEY) {
-        add(
-            "openai",
-            ProviderKind::OpenAi,
-            KeySource::Env(env::OPENAI_API_KEY.into()),
-            None,
-        );
-    }
-    if set(env::GEMINI_API_KEY) {
-        add(
-            "gemini",
-            ProviderKind::Gemini,
-            KeySource::Env(env::GEMINI_API_KEY.into()),
-            None,
-        );
-    } else if set(env::GOOGLE_API_KEY) {
-        add(
-            "gemini",
-            ProviderKind::Gemini,
-            KeySource::Env(env::GOOGLE_API_KEY.into()),
-            None,
-        );
-    }
-    if set(env::OPENROUTER_API_KEY) {
-        add(
-            "openrouter",
-            ProviderKind::OpenAi,
-            KeySource::Env(env::OPENROUTER_API_KEY.into()),
-            Some("https://openrouter.ai/api/v1".into()),
-        );
-    }
-    if let Some(host) = env_var(env::OLLAMA_HOST).filter(|h| !h.trim().is_empty()) {
-        add(
-            "ollama",
-            ProviderKind::Ollama,
-            KeySource::None,
-            Some(ollama_base(&host)),
-        );
+    let mut found = Vec::new();
+    for kind in crate::provider::KINDS {
+        for entry in kind.spec().from_env {
+            let Some(var) = entry.vars.iter().copied().find(|v| set(v)) else {
+                continue;
+            };
+            let key = if entry.var_is_key {
+                KeySource::Env(var.to_owned())
+            } else {
+                KeySource::None
+            };
+            let base_url = entry
+                .base_url
+                .map(str::to_owned)
+                .or_else(|| kind.default_base_url(env_var))
+                .unwrap_or_default();
+            providers.insert(
+                entry.name.to_owned(),
+                Provider {
+                    name: entry.name.to_owned(),
+                    kind: *kind,
+                    base_url,
+                    key,
+                    headers: Vec::new(),
+                    api_version: None,
+                },
+            );
+            found.push(entry);
+        }
     }
     if providers.is_empty() {
         return Err(Error::usage_hint(
             "no profile and no provider keys in the environment",
-            Some(
-                "set one of OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY (or GOOGLE_API_KEY), \
-                 OPENROUTER_API_KEY or OLLAMA_HOST, or run `route init` to write a profile"
-                    .into(),
-            ),
+            Some(format!(
+                "set one of {}, or run `route init` to write a profile",
+                crate::provider::kind::env_profile_variables()
+            )),
         ));
     }
 
-    let models: BTreeMap<String, ModelAlias> = ENV_MODELS
+    let models: BTreeMap<String, ModelAlias> = found
         .iter()
-        .filter(|(_, provider, _)| providers.contains_key(*provider))
-        .map(|(alias, provider, model)| {
-            (
-                (*alias).to_owned(),
-                ModelAlias {
-                    name: (*alias).to_owned(),
-                    provider: (*provider).to_owned(),
-                    model: (*model).to_owned(),
-                    overrides: ModelOverrides::default(),
-                },
-            )
+        .flat_map(|entry| {
+            entry.aliases.iter().map(|(alias, model)| {
+                (
+                    (*alias).to_owned(),
+                    ModelAlias {
+                        name: (*alias).to_owned(),
+                        provider: entry.name.to_owned(),
+                        model: (*model).to_owned(),
+                        overrides: ModelOverrides::default(),
+                    },
+                )
+            })
         })
         .collect();
-    // The main chain: the first alias of each provider found, in ENV_MODELS order.
-    let mut main = Vec::new();
-    for (alias, provider, _) in ENV_MODELS {
-        if providers.contains_key(*provider)
-            && !main
-                .iter()
-                .any(|m: &String| models[m].provider == *provider)
-        {
-            main.push((*alias).to_owned());
-        }
-    }
+    // The main chain: each provider's first alias, in the providers' chain order.
+    found.sort_by_key(|entry| entry.chain);
+    let main = found
+        .iter()
+        .filter_map(|entry| entry.aliases.first())
+        .map(|(alias, _)| (*alias).to_owned())
+        .collect();
     let settings = Settings::default();
     let chains = BTreeMap::from([(
         "main".to_owned(),
@@ -246,22 +196,6 @@ pub fn from_env(env_var: &dyn Fn(&str) -> Option<String>) -> Result<Profile, Err
         budget: super::Budget::default(),
         store_text: false,
     })
-}
-
-/// `OLLAMA_HOST` may be `host:port`, `http://host:port` or `0.0.0.0`.
-pub fn ollama_base(host: &str) -> String {
-    let host = host.trim().trim_end_matches('/');
-    let with_scheme = if host.starts_with("http://") || host.starts_with("https://") {
-        host.to_owned()
-    } else {
-        format!("http://{host}")
-    };
-    let after_scheme = with_scheme.split_once("://").map_or("", |(_, rest)| rest);
-    if after_scheme.contains(':') {
-        with_scheme
-    } else {
-        format!("{with_scheme}:11434")
-    }
 }
 
 #[cfg(test)]
@@ -290,13 +224,6 @@ mod tests {
             err.contains("OPENAI_API_KEY") && err.contains("route init"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn ollama_host_forms() {
-        assert_eq!(ollama_base("127.0.0.1"), "http://127.0.0.1:11434");
-        assert_eq!(ollama_base("localhost:9999"), "http://localhost:9999");
-        assert_eq!(ollama_base("https://box:443/"), "https://box:443");
     }
 
     #[test]

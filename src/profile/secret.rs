@@ -1,35 +1,10 @@
-//! API keys: a type that cannot print its value, and the sources a key comes from.
+//! Where a provider's key comes from, and its resolution. The key itself
+//! ([`ApiKey`]) is a provider-side type.
 
-use std::fmt;
 use std::process::Command;
 
-/// An API key. `Debug` and `Display` print `REDACTED`; the value is reachable
-/// only through [`ApiKey::expose`], called where a header is built.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    pub fn new(value: String) -> Self {
-        ApiKey(value)
-    }
-
-    /// The key itself. Call only to put it into a request header.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(REDACTED)")
-    }
-}
-
-impl fmt::Display for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("REDACTED")
-    }
-}
+pub use crate::provider::ApiKey;
+use crate::provider::ProviderKind;
 
 /// Where a provider's key comes from. Resolved only when a request to that
 /// provider is about to be made, so a chain whose first model answers never
@@ -47,6 +22,17 @@ pub enum KeySource {
 }
 
 impl KeySource {
+    /// The key source of a provider whose profile table names none: the
+    /// kind's own variable. A server of the user's own (`base_url` given:
+    /// llama.cpp, vLLM, a proxy) needs no key, and must never receive the real
+    /// provider's key by default.
+    pub fn implied(kind: ProviderKind, own_base_url: bool) -> KeySource {
+        match kind.key_var() {
+            Some(var) if !own_base_url => KeySource::Env(var.to_owned()),
+            _ => KeySource::None,
+        }
+    }
+
     /// Resolves the key. The error names the variable or command, never a value.
     pub fn resolve(
         &self,
@@ -98,10 +84,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn never_prints_the_value() {
+    fn never_prints_an_inline_key() {
         let key = ApiKey::new("sk-very-secret".into());
-        assert_eq!(format!("{key}"), "REDACTED");
-        assert_eq!(format!("{key:?}"), "ApiKey(REDACTED)");
         let source = KeySource::Inline(key);
         assert!(!format!("{source:?}").contains("sk-very"));
     }

@@ -87,7 +87,7 @@ pub(super) fn profile(raw: RawProfile, src: &Source<'_>) -> Result<Profile, Erro
             crate::profile::load::check_private(src.path, &name, key.span(), src)?;
             KeySource::Inline(super::ApiKey::new(key.into_inner()))
         } else {
-            kind.implied_key_source(p.base_url.is_some())
+            KeySource::implied(kind, p.base_url.is_some())
         };
         let base_url = match p.base_url {
             Some(url) => {
@@ -101,11 +101,15 @@ pub(super) fn profile(raw: RawProfile, src: &Source<'_>) -> Result<Profile, Erro
                 }
                 u
             }
-            None => kind.default_base_url().ok_or_else(|| {
+            // The profile is parsed without the loader's environment: the real one.
+            None => kind.default_base_url(&crate::env::var).ok_or_else(|| {
                 src.error(
                     span.clone(),
-                    format!("providers.{name}: kind `{}` needs a base_url", kind.as_str()),
-                    Some("for azure, the resource endpoint: base_url = \"https://NAME.openai.azure.com\"".into()),
+                    format!(
+                        "providers.{name}: kind `{}` needs a base_url",
+                        kind.as_str()
+                    ),
+                    kind.base_url_hint().map(Into::into),
                 )
             })?,
         };

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
+use super::kind::{EnvProvider, KindSpec, ProviderKind, Tokenizer};
 use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, sse};
 
@@ -27,16 +28,45 @@ pub const DEFAULT_API_VERSION: &str = "2023-06-01";
 /// the user nor the catalog gives one.
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;
 
+/// The `anthropic` kind.
+pub const KIND: ProviderKind = ProviderKind(&KindSpec {
+    name: "anthropic",
+    adapter: &Anthropic,
+    default_base_url: Some("https://api.anthropic.com"),
+    base_url_var: None,
+    base_url_hint: None,
+    key_var: Some("ANTHROPIC_API_KEY"),
+    local: false,
+    model_is_deployment: false,
+    litellm_provider: "anthropic",
+    litellm_by_name: false,
+    plain_model: |_| None,
+    tokenizer: Tokenizer::Approximate,
+    from_env: &[EnvProvider {
+        name: "anthropic",
+        vars: &["ANTHROPIC_API_KEY"],
+        var_is_key: true,
+        base_url: None,
+        aliases: &[
+            ("sonnet", "claude-sonnet-4-6"),
+            ("haiku", "claude-haiku-4-5-20251001"),
+            ("opus", "claude-opus-4-7-20260416"),
+        ],
+        listed: 1,
+        chain: 0,
+    }],
+});
+
 pub struct Anthropic;
 
 impl Adapter for Anthropic {
     fn build(&self, call: &Call<'_>) -> Result<HttpRequest, ProviderError> {
         let mut headers = super::json_headers();
-        if let Some(key) = call.key {
+        if let Some(key) = &call.endpoint.key {
             headers.insert("x-api-key", super::secret_header(key.expose())?);
         }
         let version = call
-            .provider
+            .endpoint
             .api_version
             .as_deref()
             .unwrap_or(DEFAULT_API_VERSION);
@@ -45,15 +75,15 @@ impl Adapter for Anthropic {
                 ErrorKind::BadRequest,
                 format!(
                     "providers.{}: api_version `{version}` is not a valid header value",
-                    call.provider.name
+                    call.endpoint.name
                 ),
             )
         })?;
         headers.insert("anthropic-version", version);
         // Last, so that a profile can add `anthropic-beta` or override the version.
-        super::extra_headers(&mut headers, call.provider)?;
+        super::extra_headers(&mut headers, call.endpoint)?;
         Ok(HttpRequest {
-            url: format!("{}/v1/messages", call.provider.base_url),
+            url: format!("{}/v1/messages", call.endpoint.base_url),
             headers,
             body: body(call),
         })
@@ -200,6 +230,7 @@ struct MessageDelta {
 /// Anthropic's token counts. Every field may be missing or null; in a stream,
 /// `message_delta` counts are cumulative and replace those of `message_start`.
 #[derive(Deserialize, Default, Clone, Copy)]
+#[allow(clippy::struct_field_names)] // the wire's own names
 struct WireUsage {
     #[serde(default)]
     input_tokens: Option<u64>,
@@ -418,7 +449,7 @@ impl EventState {
             },
             Event::ContentBlockDelta { delta } => match delta {
                 BlockDelta::TextDelta { text } if !text.is_empty() => {
-                    out.push(StreamEvent::Delta(text))
+                    out.push(StreamEvent::Delta(text));
                 }
                 BlockDelta::ThinkingDelta { thinking } if !thinking.is_empty() => {
                     out.push(StreamEvent::Reasoning(thinking));
@@ -463,9 +494,8 @@ impl StreamDecoder for Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{ApiKey, KeySource, Provider};
-    use crate::provider::ProviderKind;
     use crate::provider::types::{ChatRequest, Params};
+    use crate::provider::{ApiKey, Endpoint};
 
     /// A streamed answer with a thinking block and prompt-cache usage.
     const STREAM: &str = include_str!("../../tests/fixtures/anthropic/stream.sse");
@@ -542,7 +572,7 @@ mod tests {
         }
         // Cut at every point before the end marker is complete: never `Done`,
         // and an event cut in half is `incomplete`, not a malformed answer.
-        let end = STREAM.rfind("}").unwrap();
+        let end = STREAM.rfind('}').unwrap();
         for cut in 0..=end {
             let bytes = &STREAM.as_bytes()[..cut];
             let mut d = Decoder::default();
@@ -771,12 +801,12 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
         assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(12)));
     }
 
-    fn provider(api_version: Option<&str>) -> Provider {
-        Provider {
+    fn provider(api_version: Option<&str>) -> Endpoint {
+        Endpoint {
             name: "anthropic".into(),
-            kind: ProviderKind::Anthropic,
+            kind: KIND,
             base_url: "https://api.anthropic.com".into(),
-            key: KeySource::None,
+            key: None,
             headers: vec![("anthropic-beta".into(), "output-128k-2025-02-19".into())],
             api_version: api_version.map(str::to_owned),
         }
@@ -804,9 +834,11 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
         };
         let call = Call {
             request: &request,
-            provider: &provider,
+            endpoint: &Endpoint {
+                key: Some(key.clone()),
+                ..provider.clone()
+            },
             model: "claude-sonnet-4-5-20250929",
-            key: Some(&key),
             max_output_tokens: Some(64_000),
         };
         let req = Anthropic.build(&call).unwrap();
@@ -844,9 +876,8 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
         let build = |request: &ChatRequest, max_output_tokens| {
             let call = Call {
                 request,
-                provider: &provider,
+                endpoint: &provider,
                 model: "claude-haiku-4-5",
-                key: None,
                 max_output_tokens,
             };
             Anthropic.build(&call).unwrap()

@@ -4,33 +4,56 @@
 //! - <https://learn.microsoft.com/azure/ai-services/openai/reference>
 //! - API versions: <https://learn.microsoft.com/azure/ai-services/openai/api-version-lifecycle>
 
+use std::fmt::Write as _;
+
 use reqwest::header::HeaderMap;
 
 use super::error::ProviderError;
+use super::kind::{KindSpec, ProviderKind, Tokenizer};
 use super::types::StreamEvent;
 use super::{Adapter, Call, HttpRequest, StreamDecoder, openai};
 
 /// The GA API version used when the profile names none.
 pub const DEFAULT_API_VERSION: &str = "2024-10-21";
 
+/// The `azure` kind: Azure OpenAI deployments.
+pub const KIND: ProviderKind = ProviderKind(&KindSpec {
+    name: "azure",
+    adapter: &Azure,
+    // Each Azure resource has its own endpoint.
+    default_base_url: None,
+    base_url_var: None,
+    base_url_hint: Some(
+        "for azure, the resource endpoint: base_url = \"https://NAME.openai.azure.com\"",
+    ),
+    key_var: Some("AZURE_OPENAI_API_KEY"),
+    local: false,
+    model_is_deployment: true,
+    litellm_provider: "azure",
+    litellm_by_name: false,
+    plain_model: |_| None,
+    tokenizer: Tokenizer::Tiktoken,
+    from_env: &[],
+});
+
 pub struct Azure;
 
 impl Adapter for Azure {
     fn build(&self, call: &Call<'_>) -> Result<HttpRequest, ProviderError> {
         let mut headers = super::json_headers();
-        if let Some(key) = call.key {
+        if let Some(key) = &call.endpoint.key {
             headers.insert("api-key", super::secret_header(key.expose())?);
         }
-        super::extra_headers(&mut headers, call.provider)?;
+        super::extra_headers(&mut headers, call.endpoint)?;
         let version = call
-            .provider
+            .endpoint
             .api_version
             .as_deref()
             .unwrap_or(DEFAULT_API_VERSION);
         Ok(HttpRequest {
             url: format!(
                 "{}/openai/deployments/{}/chat/completions?api-version={}",
-                call.provider.base_url,
+                call.endpoint.base_url,
                 encode_path_segment(call.model),
                 encode_path_segment(version)
             ),
@@ -59,7 +82,7 @@ pub(crate) fn encode_path_segment(s: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out
@@ -68,17 +91,16 @@ pub(crate) fn encode_path_segment(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{ApiKey, KeySource, Provider};
-    use crate::provider::ProviderKind;
     use crate::provider::types::ChatRequest;
+    use crate::provider::{ApiKey, Endpoint};
 
     #[test]
     fn url_and_key_header() {
-        let provider = Provider {
+        let provider = Endpoint {
             name: "az".into(),
-            kind: ProviderKind::Azure,
+            kind: KIND,
             base_url: "https://res.openai.azure.com".into(),
-            key: KeySource::None,
+            key: None,
             headers: vec![],
             api_version: None,
         };
@@ -90,9 +112,11 @@ mod tests {
         };
         let call = Call {
             request: &request,
-            provider: &provider,
+            endpoint: &Endpoint {
+                key: Some(key.clone()),
+                ..provider.clone()
+            },
             model: "my gpt4o",
-            key: Some(&key),
             max_output_tokens: None,
         };
         let req = Azure.build(&call).unwrap();

@@ -132,7 +132,7 @@ impl ProviderError {
                 ErrorKind::Timeout,
                 format!(
                     "no answer within {} ({})",
-                    crate::profile::duration::format(after),
+                    crate::time::format_duration(after),
                     which.setting()
                 ),
             )

@@ -22,6 +22,7 @@ use serde_json::{Map, Value, json};
 
 use super::azure::encode_path_segment;
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
+use super::kind::{EnvProvider, KindSpec, ProviderKind, Tokenizer};
 use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, sse};
 
@@ -52,15 +53,40 @@ const GENERATION_CONFIG_FIELDS: [&str; 20] = [
     "mediaResolution",
 ];
 
+/// The `gemini` kind.
+pub const KIND: ProviderKind = ProviderKind(&KindSpec {
+    name: "gemini",
+    adapter: &Gemini,
+    default_base_url: Some("https://generativelanguage.googleapis.com"),
+    base_url_var: None,
+    base_url_hint: None,
+    key_var: Some("GEMINI_API_KEY"),
+    local: false,
+    model_is_deployment: false,
+    litellm_provider: "gemini",
+    litellm_by_name: false,
+    plain_model: |model| model.strip_prefix("models/"),
+    tokenizer: Tokenizer::Approximate,
+    from_env: &[EnvProvider {
+        name: "gemini",
+        vars: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+        var_is_key: true,
+        base_url: None,
+        aliases: &[("flash", "gemini-2.5-flash"), ("pro", "gemini-2.5-pro")],
+        listed: 2,
+        chain: 2,
+    }],
+});
+
 pub struct Gemini;
 
 impl Adapter for Gemini {
     fn build(&self, call: &Call<'_>) -> Result<HttpRequest, ProviderError> {
         let mut headers = super::json_headers();
-        if let Some(key) = call.key {
+        if let Some(key) = &call.endpoint.key {
             headers.insert("x-goog-api-key", super::secret_header(key.expose())?);
         }
-        super::extra_headers(&mut headers, call.provider)?;
+        super::extra_headers(&mut headers, call.endpoint)?;
         let method = if call.request.stream {
             "streamGenerateContent?alt=sse"
         } else {
@@ -69,7 +95,7 @@ impl Adapter for Gemini {
         Ok(HttpRequest {
             url: format!(
                 "{}/{}:{method}",
-                api_root(&call.provider.base_url),
+                api_root(&call.endpoint.base_url),
                 model_path(call.model)
             ),
             headers,
@@ -225,6 +251,7 @@ struct PromptFeedback {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(clippy::struct_field_names)] // the wire's own names
 struct UsageMetadata {
     /// The whole prompt, cached part included.
     #[serde(default)]
@@ -413,6 +440,7 @@ struct Decoder {
 }
 
 #[derive(Default)]
+#[allow(clippy::struct_excessive_bools)] // four facts a stream learns independently
 struct ChunkState {
     served_model_sent: bool,
     /// A candidate arrived.
@@ -513,9 +541,8 @@ impl StreamDecoder for Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{ApiKey, KeySource, Provider};
-    use crate::provider::ProviderKind;
     use crate::provider::types::{ChatRequest, Params};
+    use crate::provider::{ApiKey, Endpoint};
 
     /// A streamed answer with a thought summary and implicit-cache usage, CRLF line ends.
     const STREAM: &str = include_str!("../../tests/fixtures/gemini/stream.sse");
@@ -860,12 +887,12 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
         assert_eq!(limited.retry_after, Some(std::time::Duration::from_secs(3)));
     }
 
-    fn provider(base_url: &str) -> Provider {
-        Provider {
+    fn provider(base_url: &str) -> Endpoint {
+        Endpoint {
             name: "gemini".into(),
-            kind: ProviderKind::Gemini,
+            kind: KIND,
             base_url: base_url.into(),
-            key: KeySource::None,
+            key: None,
             headers: vec![],
             api_version: None,
         }
@@ -902,9 +929,11 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
         };
         let call = Call {
             request: &request,
-            provider: &provider,
+            endpoint: &Endpoint {
+                key: Some(key.clone()),
+                ..provider.clone()
+            },
             model: "models/gemini-2.5-flash",
-            key: Some(&key),
             max_output_tokens: Some(65_536),
         };
         let req = Gemini.build(&call).unwrap();
@@ -947,9 +976,8 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
         };
         let call = Call {
             request: &request,
-            provider: &provider,
+            endpoint: &provider,
             model: "gemini 2.5/x",
-            key: None,
             max_output_tokens: None,
         };
         let req = Gemini.build(&call).unwrap();
@@ -982,9 +1010,8 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
         };
         let call = Call {
             request: &request,
-            provider: &provider,
+            endpoint: &provider,
             model: "gemini-2.5-pro",
-            key: None,
             max_output_tokens: None,
         };
         let body: Value = serde_json::from_slice(&Gemini.build(&call).unwrap().body).unwrap();

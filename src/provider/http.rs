@@ -13,7 +13,6 @@ use super::error::{ErrorKind, ProviderError, TimeoutKind};
 use super::types::{StreamEvent, Usage};
 use super::{Adapter, HttpRequest};
 use crate::error::printable;
-use crate::profile::Settings;
 
 /// The largest error body read; the rest is not needed to classify it.
 const ERROR_BODY_CAP: usize = 1024 * 1024;
@@ -27,24 +26,13 @@ const STREAM_TEXT_CAP: usize = BODY_CAP;
 /// Redirects followed, within the same origin only.
 const MAX_REDIRECTS: usize = 5;
 
-/// The profile's timeouts for one attempt.
+/// The four timeouts of one attempt (the caller takes them from its settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     pub connect: Duration,
     pub first_token: Duration,
     pub idle: Duration,
     pub request: Duration,
-}
-
-impl From<&Settings> for Timeouts {
-    fn from(s: &Settings) -> Self {
-        Timeouts {
-            connect: s.connect_timeout,
-            first_token: s.first_token_timeout,
-            idle: s.idle_timeout,
-            request: s.request_timeout,
-        }
-    }
 }
 
 static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
@@ -162,7 +150,7 @@ pub async fn execute(
 }
 
 /// The most tokens one count of a usage report is taken at: 50 times the
-/// largest context window there is. Usage is the server's claim; u64::MAX
+/// largest context window there is. Usage is the server's claim; `u64::MAX`
 /// tokens once overflowed the ledger's sums and made `route cost` fail for
 /// good (issue 9).
 pub const MAX_TOKENS: u64 = 100_000_000;

@@ -2,8 +2,14 @@
 //!
 //! Adapters are sans-IO translators: a [`ChatRequest`] in, an [`HttpRequest`]
 //! out; bytes in, [`StreamEvent`]s out. [`http`] does every network call, with
-//! the timeouts and size caps, once for all of them. Adding a provider kind is
-//! one new file and one arm in [`ProviderKind::adapter`].
+//! the timeouts and size caps, once for all of them.
+//!
+//! Each adapter file also describes its kind ([`KindSpec`]: default base URL,
+//! key variable, catalog name, tokenizer, ...). Adding a provider kind is one
+//! new file, its `pub mod` line and one entry in [`KINDS`].
+//!
+//! This side imports nothing from the profile: a request names its provider by
+//! an [`Endpoint`], built by the caller from whatever configured it.
 
 pub mod anthropic;
 pub mod azure;
@@ -12,6 +18,8 @@ pub mod error;
 pub(crate) mod fuzz;
 pub mod gemini;
 pub mod http;
+pub mod key;
+pub mod kind;
 pub mod ndjson;
 pub mod ollama;
 pub mod openai;
@@ -21,110 +29,41 @@ pub mod types;
 use reqwest::header::HeaderMap;
 
 pub use error::{ErrorKind, ProviderError, TimeoutKind};
+pub use key::ApiKey;
+pub use kind::{Env, KindSpec, ProviderKind, Tokenizer};
 use types::{ChatRequest, StreamEvent};
 
-use crate::profile::{ApiKey, KeySource, Provider};
+/// Every provider kind `route` speaks: the one registration point. The order
+/// is the one users see in lists of kinds.
+pub const KINDS: &[ProviderKind] = &[
+    openai::KIND,
+    anthropic::KIND,
+    gemini::KIND,
+    ollama::KIND,
+    azure::KIND,
+];
 
-/// The wire formats `route` speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProviderKind {
-    /// OpenAI Chat Completions, and every OpenAI-compatible server.
-    OpenAi,
-    Anthropic,
-    Gemini,
-    Ollama,
-    Azure,
-}
-
-impl ProviderKind {
-    pub const NAMES: [&'static str; 5] = ["openai", "anthropic", "gemini", "ollama", "azure"];
-
-    pub fn parse(s: &str) -> Option<ProviderKind> {
-        match s {
-            "openai" => Some(ProviderKind::OpenAi),
-            "anthropic" => Some(ProviderKind::Anthropic),
-            "gemini" => Some(ProviderKind::Gemini),
-            "ollama" => Some(ProviderKind::Ollama),
-            "azure" => Some(ProviderKind::Azure),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        Self::NAMES[self as usize]
-    }
-
-    /// The one registration point: each kind's adapter.
-    pub fn adapter(self) -> &'static dyn Adapter {
-        match self {
-            ProviderKind::OpenAi => &openai::OpenAi,
-            ProviderKind::Anthropic => &anthropic::Anthropic,
-            ProviderKind::Gemini => &gemini::Gemini,
-            ProviderKind::Ollama => &ollama::Ollama,
-            ProviderKind::Azure => &azure::Azure,
-        }
-    }
-
-    /// Where requests go when the profile gives no `base_url`.
-    pub fn default_base_url(self) -> Option<String> {
-        match self {
-            ProviderKind::OpenAi => Some("https://api.openai.com/v1".into()),
-            ProviderKind::Anthropic => Some("https://api.anthropic.com".into()),
-            ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com".into()),
-            ProviderKind::Ollama => Some(
-                crate::env::var(crate::env::OLLAMA_HOST)
-                    .filter(|h| !h.trim().is_empty())
-                    .map_or_else(
-                        || "http://127.0.0.1:11434".into(),
-                        |h| crate::profile::load::ollama_base(&h),
-                    ),
-            ),
-            // Each Azure resource has its own endpoint.
-            ProviderKind::Azure => None,
-        }
-    }
-
-    /// The key source of a provider whose profile table names none. A
-    /// server of the user's own (`base_url` given: llama.cpp, vLLM, a proxy)
-    /// needs no key, and must never receive the real provider's key by default.
-    pub fn implied_key_source(self, own_base_url: bool) -> KeySource {
-        if own_base_url {
-            KeySource::None
-        } else {
-            self.default_key_source()
-        }
-    }
-
-    /// The key source when the profile names none.
-    pub fn default_key_source(self) -> KeySource {
-        match self {
-            ProviderKind::OpenAi => KeySource::Env(crate::env::OPENAI_API_KEY.into()),
-            ProviderKind::Anthropic => KeySource::Env(crate::env::ANTHROPIC_API_KEY.into()),
-            ProviderKind::Gemini => KeySource::Env(crate::env::GEMINI_API_KEY.into()),
-            ProviderKind::Ollama => KeySource::None,
-            ProviderKind::Azure => KeySource::Env("AZURE_OPENAI_API_KEY".into()),
-        }
-    }
-
-    /// The profile's model id names a deployment, not a model (Azure), so the
-    /// served model always differs from it.
-    pub fn model_is_deployment(self) -> bool {
-        self == ProviderKind::Azure
-    }
-
-    /// Local providers cost nothing; a missing price there is not "unknown".
-    pub fn is_local(self) -> bool {
-        self == ProviderKind::Ollama
-    }
+/// One provider to send to, as the adapter needs it: where, with which key
+/// and which extra headers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    /// The profile's name for it, for messages.
+    pub name: String,
+    pub kind: ProviderKind,
+    /// Where requests go; the key is sent to this host only.
+    pub base_url: String,
+    /// The resolved key, if the provider takes one.
+    pub key: Option<ApiKey>,
+    pub headers: Vec<(String, String)>,
+    pub api_version: Option<String>,
 }
 
 /// Everything an adapter needs to build one request.
 pub struct Call<'a> {
     pub request: &'a ChatRequest,
-    pub provider: &'a Provider,
+    pub endpoint: &'a Endpoint,
     /// The model id sent to the provider (Azure: the deployment).
     pub model: &'a str,
-    pub key: Option<&'a ApiKey>,
     /// The model's max output tokens (catalog or profile), for providers that
     /// require `max_tokens` (Anthropic) when the user gave none.
     pub max_output_tokens: Option<u64>,
@@ -167,7 +106,7 @@ pub trait StreamDecoder: Send {
 /// Adds the user's extra headers from the profile.
 pub(crate) fn extra_headers(
     headers: &mut HeaderMap,
-    provider: &Provider,
+    provider: &Endpoint,
 ) -> Result<(), ProviderError> {
     for (name, value) in &provider.headers {
         let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
+use super::kind::{BaseUrlVar, EnvProvider, KindSpec, ProviderKind, Tokenizer};
 use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, ndjson};
 
@@ -22,20 +23,68 @@ use super::{Adapter, Call, HttpRequest, StreamDecoder, ndjson};
 /// parameter is a model option and goes into `options`.
 const TOP_LEVEL_FIELDS: [&str; 3] = ["format", "keep_alive", "think"];
 
+/// Ollama's address (`host:port` or a URL): the default base URL when set, and
+/// what puts Ollama in the profile built from the environment.
+pub const HOST_VAR: &str = "OLLAMA_HOST";
+
+/// The `ollama` kind.
+pub const KIND: ProviderKind = ProviderKind(&KindSpec {
+    name: "ollama",
+    adapter: &Ollama,
+    default_base_url: Some("http://127.0.0.1:11434"),
+    base_url_var: Some(BaseUrlVar {
+        var: HOST_VAR,
+        to_url: base_url_of_host,
+    }),
+    base_url_hint: None,
+    key_var: None,
+    local: true,
+    model_is_deployment: false,
+    litellm_provider: "ollama",
+    litellm_by_name: false,
+    plain_model: |model| model.strip_suffix(":latest"),
+    tokenizer: Tokenizer::Approximate,
+    from_env: &[EnvProvider {
+        name: "ollama",
+        vars: &[HOST_VAR],
+        var_is_key: false,
+        base_url: None,
+        aliases: &[("local", "llama3.2")],
+        listed: 4,
+        chain: 4,
+    }],
+});
+
+/// `OLLAMA_HOST` may be `host:port`, `http://host:port` or `0.0.0.0`.
+pub fn base_url_of_host(host: &str) -> String {
+    let host = host.trim().trim_end_matches('/');
+    let with_scheme = if host.starts_with("http://") || host.starts_with("https://") {
+        host.to_owned()
+    } else {
+        format!("http://{host}")
+    };
+    let after_scheme = with_scheme.split_once("://").map_or("", |(_, rest)| rest);
+    if after_scheme.contains(':') {
+        with_scheme
+    } else {
+        format!("{with_scheme}:11434")
+    }
+}
+
 pub struct Ollama;
 
 impl Adapter for Ollama {
     fn build(&self, call: &Call<'_>) -> Result<HttpRequest, ProviderError> {
         let mut headers = super::json_headers();
-        if let Some(key) = call.key {
+        if let Some(key) = &call.endpoint.key {
             headers.insert(
                 AUTHORIZATION,
                 super::secret_header(&format!("Bearer {}", key.expose()))?,
             );
         }
-        super::extra_headers(&mut headers, call.provider)?;
+        super::extra_headers(&mut headers, call.endpoint)?;
         Ok(HttpRequest {
-            url: format!("{}/api/chat", call.provider.base_url),
+            url: format!("{}/api/chat", call.endpoint.base_url),
             headers,
             body: body(call),
         })
@@ -269,9 +318,8 @@ impl StreamDecoder for Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{ApiKey, KeySource, Provider};
-    use crate::provider::ProviderKind;
     use crate::provider::types::{ChatRequest, Params};
+    use crate::provider::{ApiKey, Endpoint};
 
     /// A streamed answer from a thinking model (`"think": true`).
     const STREAM: &str = include_str!("../../tests/fixtures/ollama/stream.ndjson");
@@ -283,6 +331,13 @@ mod tests {
     }
 
     use crate::provider::testing::text;
+
+    #[test]
+    fn ollama_host_forms() {
+        assert_eq!(base_url_of_host("127.0.0.1"), "http://127.0.0.1:11434");
+        assert_eq!(base_url_of_host("localhost:9999"), "http://localhost:9999");
+        assert_eq!(base_url_of_host("https://box:443/"), "https://box:443");
+    }
 
     #[test]
     fn decodes_fixture_whole() {
@@ -467,12 +522,12 @@ mod tests {
         );
     }
 
-    fn provider() -> Provider {
-        Provider {
+    fn provider() -> Endpoint {
+        Endpoint {
             name: "ollama".into(),
-            kind: ProviderKind::Ollama,
+            kind: KIND,
             base_url: "http://127.0.0.1:11434".into(),
-            key: KeySource::None,
+            key: None,
             headers: vec![],
             api_version: None,
         }
@@ -500,9 +555,8 @@ mod tests {
         };
         let call = Call {
             request: &request,
-            provider: &provider,
+            endpoint: &provider,
             model: "qwen3:8b",
-            key: None,
             max_output_tokens: Some(4096),
         };
         let req = Ollama.build(&call).unwrap();
@@ -544,9 +598,11 @@ mod tests {
         };
         let call = Call {
             request: &request,
-            provider: &provider,
+            endpoint: &Endpoint {
+                key: Some(key.clone()),
+                ..provider.clone()
+            },
             model: "llama3.2",
-            key: Some(&key),
             max_output_tokens: None,
         };
         let req = Ollama.build(&call).unwrap();
@@ -563,6 +619,8 @@ mod tests {
 /// Property tests (issue 9): see `provider::fuzz` for what each property means.
 #[cfg(test)]
 mod fuzz {
+    use std::fmt::Write as _;
+
     use proptest::prelude::*;
 
     use super::Ollama;
@@ -594,11 +652,11 @@ mod fuzz {
     fn lines() -> impl Strategy<Value = Vec<u8>> {
         let end = prop::sample::select(&["\n", "\r\n", "\n\n"][..]);
         prop::collection::vec((json(KEYS), end), 0..12).prop_map(|lines| {
-            lines
-                .iter()
-                .map(|(v, end)| format!("{v}{end}"))
-                .collect::<String>()
-                .into_bytes()
+            let mut text = String::new();
+            for (v, end) in &lines {
+                let _ = write!(text, "{v}{end}");
+            }
+            text.into_bytes()
         })
     }
 

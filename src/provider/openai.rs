@@ -12,31 +12,72 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
+use super::kind::{EnvProvider, KindSpec, ProviderKind, Tokenizer};
 use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, sse};
+
+/// The `openai` kind: OpenAI itself, and every OpenAI-compatible server.
+pub const KIND: ProviderKind = ProviderKind(&KindSpec {
+    name: "openai",
+    adapter: &OpenAi,
+    default_base_url: Some("https://api.openai.com/v1"),
+    base_url_var: None,
+    base_url_hint: None,
+    key_var: Some("OPENAI_API_KEY"),
+    local: false,
+    model_is_deployment: false,
+    litellm_provider: "openai",
+    litellm_by_name: true,
+    plain_model: |_| None,
+    tokenizer: Tokenizer::Tiktoken,
+    from_env: &[
+        EnvProvider {
+            name: "openai",
+            vars: &["OPENAI_API_KEY"],
+            var_is_key: true,
+            base_url: None,
+            aliases: &[
+                ("gpt", "gpt-4.1-2025-04-14"),
+                ("gpt4o", "gpt-4o"),
+                ("mini", "gpt-4.1-mini-2025-04-14"),
+            ],
+            listed: 0,
+            chain: 1,
+        },
+        EnvProvider {
+            name: "openrouter",
+            vars: &["OPENROUTER_API_KEY"],
+            var_is_key: true,
+            base_url: Some("https://openrouter.ai/api/v1"),
+            aliases: &[("openrouter", "openai/gpt-4o-mini")],
+            listed: 3,
+            chain: 3,
+        },
+    ],
+});
 
 pub struct OpenAi;
 
 impl Adapter for OpenAi {
     fn build(&self, call: &Call<'_>) -> Result<HttpRequest, ProviderError> {
         let mut headers = super::json_headers();
-        if let Some(key) = call.key {
+        if let Some(key) = &call.endpoint.key {
             headers.insert(
                 AUTHORIZATION,
                 super::secret_header(&format!("Bearer {}", key.expose()))?,
             );
         }
-        super::extra_headers(&mut headers, call.provider)?;
+        super::extra_headers(&mut headers, call.endpoint)?;
         // OpenAI's own API has replaced `max_tokens` by `max_completion_tokens`
         // (reasoning models reject the old name); compatible servers mostly
         // know only the old one.
-        let max_tokens_field = if call.provider.base_url.contains("api.openai.com") {
+        let max_tokens_field = if call.endpoint.base_url.contains("api.openai.com") {
             "max_completion_tokens"
         } else {
             "max_tokens"
         };
         Ok(HttpRequest {
-            url: format!("{}/chat/completions", call.provider.base_url),
+            url: format!("{}/chat/completions", call.endpoint.base_url),
             headers,
             body: body(call, max_tokens_field),
         })

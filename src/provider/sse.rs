@@ -12,7 +12,7 @@ use super::ProviderError;
 pub const MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
 
 /// One dispatched event. `event` is empty when the server sent no `event:` field.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Event<'a> {
     pub event: &'a str,
     pub data: &'a str,
@@ -263,6 +263,8 @@ data: [DONE]\n\n";
 /// the three line ends read back as written.
 #[cfg(test)]
 mod fuzz {
+    use std::fmt::Write as _;
+
     use proptest::prelude::*;
 
     use super::{Event, Framer};
@@ -329,10 +331,10 @@ mod fuzz {
             let mut want = Vec::new();
             for (name, lines) in &events {
                 if let Some(name) = name {
-                    text.push_str(&format!("event: {name}{end}"));
+                    let _ = write!(text, "event: {name}{end}");
                 }
                 for line in lines {
-                    text.push_str(&format!("data: {line}{end}"));
+                    let _ = write!(text, "data: {line}{end}");
                 }
                 text.push_str(end);
                 want.push((name.clone().unwrap_or_default(), lines.join("\n")));

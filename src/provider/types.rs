@@ -74,6 +74,7 @@ impl Params {
     }
 
     /// Layers `over` on top of `self` (profile params, then the command line).
+    #[must_use]
     pub fn merged_with(&self, over: &Params) -> Params {
         let mut out = self.clone();
         out.temperature = over.temperature.or(out.temperature);

@@ -18,7 +18,7 @@ use crate::money::Usd;
 use crate::profile::Settings;
 use crate::provider::http::{self, Timeouts};
 use crate::provider::types::{ChatRequest, FinishReason, Params, StreamEvent, Usage};
-use crate::provider::{Call, ErrorKind, ProviderError};
+use crate::provider::{Call, Endpoint, ErrorKind, ProviderError};
 use crate::signal::Cancel;
 
 /// One request sent to one model, and how it ended.
@@ -314,11 +314,19 @@ async fn attempt_once(
     };
     request.params.max_tokens = request.params.max_tokens.or(planned.max_tokens);
     let adapter = target.provider.kind.adapter();
+    let p = &target.provider;
+    let endpoint = Endpoint {
+        name: p.name.clone(),
+        kind: p.kind,
+        base_url: p.base_url.clone(),
+        key,
+        headers: p.headers.clone(),
+        api_version: p.api_version.clone(),
+    };
     let call = Call {
         request: &request,
-        provider: &target.provider,
+        endpoint: &endpoint,
         model: &target.model,
-        key: key.as_ref(),
         max_output_tokens: planned.max_tokens,
     };
     // Shared by the event handler (deltas) and the poll loop below (flushes),
@@ -346,7 +354,13 @@ async fn attempt_once(
                 StreamEvent::Finish(f) => attempt.finish = Some(f),
                 StreamEvent::Reasoning(_) | StreamEvent::Done => {}
             };
-            let timeouts = Timeouts::from(req.settings);
+            let s = req.settings;
+            let timeouts = Timeouts {
+                connect: s.connect_timeout,
+                first_token: s.first_token_timeout,
+                idle: s.idle_timeout,
+                request: s.request_timeout,
+            };
             let exchange = http::execute(
                 adapter,
                 http_request,

@@ -2,9 +2,12 @@
 //! speaking that provider's wire format, streamed and not, with the same
 //! `--json` fields filled for all of them.
 
+use route::provider::ProviderKind;
+
 use crate::support::{Answer, MockServer, Reply, Script, TestEnv};
 
-const KINDS: [&str; 5] = ["openai", "anthropic", "gemini", "ollama", "azure"];
+/// Every kind route registers: a new one is tested here without being listed.
+const KINDS: [&str; ProviderKind::NAMES.len()] = ProviderKind::NAMES;
 
 /// A profile with one provider of `kind` at `server`, and the alias `m`.
 fn setup(kind: &str, server: &MockServer, extra: &str) -> TestEnv {
@@ -109,6 +112,11 @@ fn each_kind_sends_its_own_url_and_key_header() {
             Some(("api-key", "sk-distinct-key-0042")),
         ),
     ];
+    assert_eq!(
+        expect.map(|(kind, _, _)| kind),
+        KINDS,
+        "one row for each kind"
+    );
     for (kind, path, header) in expect {
         let server = MockServer::start(Script::default());
         let env = setup(kind, &server, "");
