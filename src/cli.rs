@@ -383,7 +383,7 @@ pub const ENVIRONMENT: HelpSection = HelpSection {
              gemini, openrouter) to the profile built from the environment.",
         ),
         (
-            crate::env::OLLAMA_HOST,
+            crate::provider::ollama::HOST_VAR,
             "Ollama's address (host:port or a URL): adds the ollama provider with no profile \
              file, and is the default base_url of kind = \"ollama\".",
         ),
