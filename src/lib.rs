@@ -5,6 +5,7 @@
 //! benchmarks can reach the parsers, the router and the cost code directly.
 //! It makes no promise of a stable API.
 
+pub mod advice;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -14,6 +15,7 @@ pub mod exit;
 pub mod ledger;
 pub mod money;
 pub mod output;
+pub mod pipeline;
 pub mod profile;
 pub mod provider;
 pub mod router;

@@ -1,52 +1,43 @@
-//! `route ask`: plan → router → answer streamed to stdout → summary on stderr
-//! (or one JSON object) → ledger.
+//! `route ask`: one prompt through the pipeline, the answer streamed to
+//! stdout, then a summary on stderr (or one JSON object) and the ledger.
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 use std::time::SystemTime;
 
-use super::record::{Recorder, RowContext, rows};
-use super::{Context, facts, params, read_prompt, with_timeout};
+use super::{Context, params, read_prompt};
+use crate::advice;
 use crate::cli::AskArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::output::json::AskJson;
 use crate::output::{Printer, summary};
+use crate::pipeline::{RecordAs, Sender, Session, nothing_to_try, with_timeout};
 use crate::profile::reference::{self, Resolved};
-use crate::provider::types::{ChatRequest, Params};
-use crate::router::plan::{self, Candidate, Plan, PlanInput, Planned, Skip};
+use crate::provider::types::ChatRequest;
+use crate::router::plan::{Plan, Planned};
 use crate::router::{self, Attempt, Outcome, Reporter, Routed};
 use crate::signal::Cancel;
-use crate::{catalog, tokens};
+use crate::tokens;
 
 pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let mut printer = ctx.printer;
     printer.quiet = args.quiet;
     printer.verbose = args.verbose;
-    let profile = ctx.load_profile()?;
+    let session = Session::open(ctx)?;
     let reference = match &args.model {
         Some(m) => m.as_str(),
-        None => reference::default_reference(&profile)?,
+        None => reference::default_reference(&session.profile)?,
     };
-    let resolved = reference::resolve(&profile, reference)?;
+    let resolved = session.resolve(reference)?;
     let settings = with_timeout(resolved.settings, args.prompt.timeout.as_deref())?;
     let params = params(&args.prompt)?;
     let prompt = read_prompt(&args.prompt.prompt)?;
     let system = args.prompt.system.clone();
 
-    let catalog = ctx.catalog();
-    let mut recorder = Recorder::open(ctx, !args.no_log && !args.dry_run);
+    let mut recorder = session.recorder(!args.no_log && !args.dry_run);
     let now = SystemTime::now();
     let estimated = tokens::estimate_request(system.as_deref(), &prompt);
-    let plan = make_plan(
-        &resolved,
-        &catalog,
-        &recorder,
-        &params,
-        estimated,
-        &profile.budget,
-        now,
-    );
+    let plan = session.plan(&resolved, &recorder, &params, estimated, now);
 
     if args.dry_run {
         printer.out(&dry_run(&plan, &resolved))?;
@@ -73,44 +64,41 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         params,
         stream: !args.no_stream,
     };
-    let request_id = super::new_request_id();
-    let runtime = runtime()?;
-    let (routed, cancel_status) = runtime.block_on(async {
-        let cancel = Cancel::on_signals();
-        let router_request = router::Request {
-            base: &request,
-            settings: &settings,
-            env: ctx.env,
-            cancel: &cancel,
-            force_fail: &|_| false,
-        };
-        let mut reporter = AskReporter::new(printer, !args.json, &cancel);
-        let routed = router::run(&plan, &router_request, &mut reporter).await;
-        (routed, cancel.status())
-    });
+    let routed = session.send(async |send: Sender<'_>| {
+        let mut reporter = AskReporter::new(printer, !args.json, send.cancel);
+        send.route(&plan, &request, &settings, &mut reporter).await
+    })?;
 
-    let row_context = RowContext {
-        request_id: &request_id,
-        group_id: None,
-        command: "ask",
-        profile: profile.path.as_ref().map(|p| p.display().to_string()),
-        chain: resolved.chain.as_deref(),
-        tag: args.tag.as_deref(),
-        catalog_version: catalog.version(),
-        prompt: profile.store_text.then_some(request.prompt.as_str()),
-    };
-    recorder.record(&rows(&routed.attempts, &row_context));
+    let recorded = session.rows(
+        &routed.attempts,
+        &RecordAs {
+            command: "ask",
+            chain: resolved.chain.as_deref(),
+            tag: args.tag.as_deref(),
+            prompt: session
+                .profile
+                .store_text
+                .then_some(request.prompt.as_str()),
+            ..RecordAs::default()
+        },
+    );
+    recorder.record(&recorded.rows);
 
     if let Some(answer) = routed.answer() {
         warn_served_model(&printer, answer, &plan);
-    }
-    // A floating id or a snapshot retiring soon: advice at most once a day,
-    // and none under -q.
-    if !args.quiet {
-        super::models::warn_model_once_a_day(ctx, &printer, &routed, &plan, &catalog);
+        // A floating id or a snapshot retiring soon: advice at most once a
+        // day, and none under -q.
+        if let (false, Some(planned)) = (args.quiet, plan.order.get(answer.index)) {
+            advice::warn_model_once_a_day(
+                &printer,
+                ctx.data_dir().as_deref(),
+                &planned.candidate.target,
+                session.catalog(),
+            );
+        }
     }
     if args.json {
-        if let Some(json) = AskJson::from_routed(&routed, &request_id) {
+        if let Some(json) = AskJson::from_routed(&routed, &recorded.request_id) {
             let mut text =
                 serde_json::to_string(&json).map_err(|e| Error::failed(e.to_string()))?;
             text.push('\n');
@@ -122,90 +110,11 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             printer.note(&printer.dim(&line));
         }
     }
-    finish(&routed, cancel_status)
-}
-
-/// Builds the plan for a resolved reference.
-pub(super) fn make_plan(
-    resolved: &Resolved,
-    catalog: &catalog::Catalog,
-    recorder: &Recorder,
-    params: &Params,
-    estimated: u64,
-    budget: &crate::profile::Budget,
-    now: SystemTime,
-) -> Plan {
-    let keys: Vec<String> = resolved
-        .targets
-        .iter()
-        .map(crate::profile::Target::health_key)
-        .collect();
-    let mut health: HashMap<_, _> = recorder.health(&keys, now);
-    let candidates = resolved
-        .targets
-        .iter()
-        .map(|t| Candidate {
-            facts: facts(t, catalog).0,
-            health: health.remove(&t.health_key()).unwrap_or_default(),
-            target: t.clone(),
-        })
-        .collect();
-    let mut random = router::random_source();
-    plan::plan(PlanInput {
-        candidates,
-        strategy: resolved.strategy,
-        settings: &resolved.settings,
-        estimated_input_tokens: estimated,
-        max_tokens: params.max_tokens,
-        budget,
-        // Only the daily and monthly caps need what was spent; summing it is
-        // the dearest read of a large ledger, so it is skipped without them.
-        spent: if budget.daily.is_some() || budget.monthly.is_some() {
-            recorder.spent(now)
-        } else {
-            plan::Spent::default()
-        },
-        now,
-        random: &mut random,
-    })
-}
-
-/// The error when the plan leaves nothing to try.
-pub(super) fn nothing_to_try(plan: &Plan) -> Error {
-    let reasons: Vec<String> = plan
-        .skipped
-        .iter()
-        .map(|(p, s)| format!("{}: {s}", p.candidate.target.label))
-        .collect();
-    let all_budget = plan
-        .skipped
-        .iter()
-        .all(|(_, s)| matches!(s, Skip::Budget { .. }));
-    let message = format!("no model can take this request ({})", reasons.join("; "));
-    if all_budget && !plan.skipped.is_empty() {
-        Error::budget(message)
-    } else {
-        Error::usage_hint(
-            message,
-            Some(
-                "a shorter prompt, a smaller --max-tokens, or a model with a larger context window"
-                    .into(),
-            ),
-        )
-    }
-}
-
-/// A current-thread runtime: one request at a time needs no worker threads,
-/// and starting none keeps start-up short.
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::failed(format!("cannot start the async runtime: {e}")))
+    finish(&routed, session.cancelled())
 }
 
 /// The exit status of a routed request, with the error message when it failed.
-pub(super) fn finish(routed: &Routed, cancelled: Option<ExitStatus>) -> Result<ExitStatus, Error> {
+fn finish(routed: &Routed, cancelled: Option<ExitStatus>) -> Result<ExitStatus, Error> {
     match routed.outcome {
         Outcome::Answered(_) => Ok(ExitStatus::Success),
         Outcome::Cancelled => Ok(cancelled.unwrap_or(ExitStatus::Interrupted)),

@@ -15,9 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::stream::{self, StreamExt};
 
-use super::ask::{make_plan, nothing_to_try, runtime};
-use super::record::{Recorder, RowContext, rows};
-use super::{Context, params, read_prompt, with_timeout};
+use super::{Context, params, read_prompt};
 use crate::cli::{CompareArgs, CompareFormat};
 use crate::error::Error;
 use crate::exit::ExitStatus;
@@ -25,12 +23,14 @@ use crate::money::Usd;
 use crate::output::json::{AskJson, UsageJson};
 use crate::output::progress::{LiveView, ModelProgress};
 use crate::output::{summary, table};
-use crate::profile::reference::{self, Resolved};
+use crate::pipeline::{
+    RecordAs, Recorder, Sender, Session, new_request_id, nothing_to_try, with_timeout,
+};
+use crate::profile::reference::Resolved;
 use crate::profile::{Settings, Strategy, Target};
 use crate::provider::types::ChatRequest;
 use crate::router::plan::Plan;
 use crate::router::{self, Outcome, Routed};
-use crate::signal::Cancel;
 use crate::tokens;
 
 /// Lines of an answer shown in a table cell or block; the rest is trimmed.
@@ -100,27 +100,25 @@ impl<'a> Runs<'a> {
 
 /// What every model run shares.
 struct Shared<'a> {
+    session: &'a Session<'a>,
+    send: Sender<'a>,
     request: &'a ChatRequest,
-    env: &'a dyn Fn(&str) -> Option<String>,
-    cancel: &'a Cancel,
     repeat: u32,
     recorder: &'a RefCell<Recorder>,
     /// For warnings written while the lines are drawn.
     live: &'a LiveView,
     group_id: &'a str,
-    profile: Option<String>,
     tag: Option<&'a str>,
-    catalog_version: &'a str,
     prompt: Option<&'a str>,
 }
 
 pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let printer = ctx.printer;
-    let profile = ctx.load_profile()?;
+    let session = Session::open(ctx)?;
     let params = params(&args.prompt)?;
     let mut targets: Vec<(Target, Option<String>, Settings)> = Vec::new();
     for reference in &args.models {
-        let resolved = reference::resolve(&profile, reference)?;
+        let resolved = session.resolve(reference)?;
         let settings = with_timeout(resolved.settings, args.prompt.timeout.as_deref())?;
         // One attempt per model: no retries, no waiting out a Retry-After.
         let settings = Settings {
@@ -143,8 +141,7 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         stream: true,
     };
 
-    let catalog = ctx.catalog();
-    let recorder = Recorder::open(ctx, !args.no_log);
+    let recorder = session.recorder(!args.no_log);
     let now = SystemTime::now();
     let estimated = tokens::estimate_request(request.system.as_deref(), &request.prompt);
     let members: Vec<Member> = targets
@@ -157,15 +154,7 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
                 strategy: Strategy::Fallback,
                 settings,
             };
-            let plan = make_plan(
-                &alone,
-                &catalog,
-                &recorder,
-                &request.params,
-                estimated,
-                &profile.budget,
-                now,
-            );
+            let plan = session.plan(&alone, &recorder, &request.params, estimated, now);
             Member {
                 target,
                 chain,
@@ -202,23 +191,22 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         .map_or(members.len(), |c| usize::try_from(c).unwrap_or(usize::MAX))
         .max(1);
     let recorder = RefCell::new(recorder);
-    let group_id = super::new_request_id();
+    let group_id = new_request_id();
     let started = std::time::Instant::now();
-    let runtime = runtime()?;
-    let (results, cancelled) = runtime.block_on(async {
-        let cancel = Cancel::on_signals();
+    let results = session.send(async |send: Sender<'_>| {
         let shared = Shared {
+            session: &session,
+            send,
             request: &request,
-            env: ctx.env,
-            cancel: &cancel,
             repeat: args.repeat,
             recorder: &recorder,
             live: &live,
             group_id: &group_id,
-            profile: profile.path.as_ref().map(|p| p.display().to_string()),
             tag: args.tag.as_deref(),
-            catalog_version: catalog.version(),
-            prompt: profile.store_text.then_some(request.prompt.as_str()),
+            prompt: session
+                .profile
+                .store_text
+                .then_some(request.prompt.as_str()),
         };
         let shared = &shared;
         let jobs =
@@ -232,9 +220,11 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         let mut results: Vec<(usize, ModelResult)> =
             stream::iter(jobs).buffer_unordered(limit).collect().await;
         results.sort_by_key(|(i, _)| *i);
-        let results: Vec<ModelResult> = results.into_iter().map(|(_, r)| r).collect();
-        (results, cancel.status())
-    });
+        results
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect::<Vec<ModelResult>>()
+    })?;
     let wall = started.elapsed();
     live.clear();
 
@@ -255,7 +245,7 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     printer.out(&text)?;
     printer.note(&printer.dim(&closing_line(&results, wall)));
 
-    if let Some(status) = cancelled {
+    if let Some(status) = session.cancelled() {
         return Ok(status);
     }
     exit_status(&members, &results)
@@ -277,35 +267,30 @@ async fn run_model(member: &Member, line: &mut ModelProgress, shared: &Shared<'_
     }
     let mut runs = Vec::new();
     for k in 1..=shared.repeat {
-        if shared.cancel.status().is_some() {
+        if shared.send.cancel.status().is_some() {
             break;
         }
         line.start_run(k);
-        let request = router::Request {
-            base: shared.request,
-            settings: &member.settings,
-            env: shared.env,
-            cancel: shared.cancel,
-            force_fail: &|_| false,
-        };
-        let routed = router::run(&member.plan, &request, line).await;
-        let request_id = super::new_request_id();
-        let row_context = RowContext {
-            request_id: &request_id,
-            group_id: Some(shared.group_id),
-            command: "compare",
-            profile: shared.profile.clone(),
-            chain: member.chain.as_deref(),
-            tag: shared.tag,
-            catalog_version: shared.catalog_version,
-            prompt: shared.prompt,
-        };
+        let routed = shared
+            .send
+            .route(&member.plan, shared.request, &member.settings, line)
+            .await;
+        let recorded = shared.session.rows(
+            &routed.attempts,
+            &RecordAs {
+                command: "compare",
+                group_id: Some(shared.group_id),
+                chain: member.chain.as_deref(),
+                tag: shared.tag,
+                prompt: shared.prompt,
+            },
+        );
         // Written as each run ends, so that an interrupted comparison still
         // accounts for what it spent.
-        let rows = rows(&routed.attempts, &row_context);
         shared
             .live
-            .suspend(|| shared.recorder.borrow_mut().record(&rows));
+            .suspend(|| shared.recorder.borrow_mut().record(&recorded.rows));
+        let request_id = recorded.request_id;
         let stop = routed.outcome == Outcome::Cancelled;
         runs.push(Run { request_id, routed });
         if stop {
