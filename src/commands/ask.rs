@@ -15,7 +15,7 @@ use crate::pipeline::{RecordAs, Sender, Session, nothing_to_try, with_timeout};
 use crate::profile::reference::{self, Resolved};
 use crate::provider::types::ChatRequest;
 use crate::router::plan::{Plan, Planned};
-use crate::router::{self, Attempt, Outcome, Reporter, Routed};
+use crate::router::{self, Attempt, Ending, Reach, Reporter, Routed};
 use crate::signal::Cancel;
 use crate::tokens;
 
@@ -85,14 +85,14 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     recorder.record(&recorded.rows);
 
     if let Some(answer) = routed.answer() {
-        warn_served_model(&printer, answer, &plan);
+        warn_served_model(&printer, answer);
         // A floating id or a snapshot retiring soon: advice at most once a
         // day, and none under -q.
-        if let (false, Some(planned)) = (args.quiet, plan.order.get(answer.index)) {
+        if !args.quiet {
             advice::warn_model_once_a_day(
                 &printer,
                 ctx.data_dir().as_deref(),
-                &planned.candidate.target,
+                answer.target(),
                 session.catalog(),
             );
         }
@@ -114,24 +114,24 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
 }
 
 /// The exit status of a routed request, with the error message when it failed.
-fn finish(routed: &Routed, cancelled: Option<ExitStatus>) -> Result<ExitStatus, Error> {
-    match routed.outcome {
-        Outcome::Answered(_) => Ok(ExitStatus::Success),
-        Outcome::Cancelled => Ok(cancelled.unwrap_or(ExitStatus::Interrupted)),
-        Outcome::Failed => {
+fn finish(routed: &Routed<'_>, cancelled: Option<ExitStatus>) -> Result<ExitStatus, Error> {
+    match routed.ending {
+        Ending::Answered(_) => Ok(ExitStatus::Success),
+        Ending::Cancelled => Ok(cancelled.unwrap_or(ExitStatus::Interrupted)),
+        Ending::Failed => {
             let detail: Vec<String> = routed
                 .attempts
                 .iter()
                 .map(|a| {
                     format!(
                         "{} ({})",
-                        a.label,
+                        a.label(),
                         a.error().map_or_else(String::new, ToString::to_string)
                     )
                 })
                 .collect();
             let detail = detail.join("; ");
-            if routed.attempts.iter().any(|a| a.printed) {
+            if routed.attempts.iter().any(Attempt::printed) {
                 return Err(Error {
                     status: ExitStatus::Incomplete,
                     message: format!(
@@ -140,7 +140,9 @@ fn finish(routed: &Routed, cancelled: Option<ExitStatus>) -> Result<ExitStatus, 
                     hint: None,
                 });
             }
-            if !routed.attempts.is_empty() && routed.attempts.iter().all(|a| a.setup_error) {
+            if !routed.attempts.is_empty()
+                && routed.attempts.iter().all(|a| a.reach == Reach::NoKey)
+            {
                 return Err(Error::usage(
                     routed
                         .attempts
@@ -164,18 +166,16 @@ fn finish(routed: &Routed, cancelled: Option<ExitStatus>) -> Result<ExitStatus, 
     }
 }
 
-fn warn_served_model(printer: &Printer, answer: &Attempt, plan: &Plan) {
+fn warn_served_model(printer: &Printer, answer: &Attempt<'_>) {
     let Some(served) = &answer.served_model else {
         return;
     };
-    let deployment = plan
-        .order
-        .get(answer.index)
-        .is_some_and(|p| p.candidate.target.provider.kind.model_is_deployment());
-    if served != &answer.model && !deployment {
+    let deployment = answer.target().provider.kind.model_is_deployment();
+    if served != answer.model() && !deployment {
         printer.warn(&format!(
             "{} asked for `{}` but `{served}` answered (a floating id moved; pin the snapshot to keep answers stable)",
-            answer.label, answer.model
+            answer.label(),
+            answer.model()
         ));
     }
 }
@@ -294,7 +294,7 @@ impl Reporter for AskReporter<'_> {
         self.write_pending();
     }
 
-    fn attempt_finished(&mut self, attempt: &Attempt, next: Option<&str>) {
+    fn attempt_finished(&mut self, attempt: &Attempt<'_>, next: Option<&str>) {
         // Text held back when the attempt was cut off (Ctrl-C) goes out first.
         self.write_pending();
         // End the answer's last line before anything else reaches the terminal.
@@ -321,7 +321,9 @@ impl Reporter for AskReporter<'_> {
             self.printer.note(&summary::attempt_line(attempt, next));
         }
         if let Err(e) = &attempt.result {
-            if attempt.printed && self.to_stdout && e.kind != crate::provider::ErrorKind::Cancelled
+            if attempt.printed()
+                && self.to_stdout
+                && e.kind != crate::provider::ErrorKind::Cancelled
             {
                 if self.last_byte != Some(b'\n') {
                     self.write("\n");
@@ -333,7 +335,7 @@ impl Reporter for AskReporter<'_> {
                 );
                 self.printer.warn(&format!(
                     "{} broke off after part of its answer ({}); {then}",
-                    attempt.label,
+                    attempt.label(),
                     summary::short_error(attempt)
                 ));
             }

@@ -30,7 +30,7 @@ use crate::profile::reference::Resolved;
 use crate::profile::{Settings, Strategy, Target};
 use crate::provider::types::ChatRequest;
 use crate::router::plan::Plan;
-use crate::router::{self, Outcome, Routed};
+use crate::router::{self, Ending, Reach, Routed};
 use crate::tokens;
 
 /// Lines of an answer shown in a table cell or block; the rest is trimmed.
@@ -63,20 +63,20 @@ impl Member {
 }
 
 /// One request to one model.
-struct Run {
+struct Run<'p> {
     request_id: String,
-    routed: Routed,
+    routed: Routed<'p>,
 }
 
 /// What one model did.
 #[derive(Default)]
-struct ModelResult {
-    runs: Vec<Run>,
+struct ModelResult<'p> {
+    runs: Vec<Run<'p>>,
     /// Why the plan left the model out (nothing was sent).
     skipped: Option<String>,
 }
 
-impl ModelResult {
+impl ModelResult<'_> {
     fn view(&self) -> Runs<'_> {
         Runs {
             runs: &self.runs,
@@ -88,12 +88,12 @@ impl ModelResult {
 /// The runs a row of figures is about: all of a model's, or just one.
 #[derive(Clone, Copy)]
 struct Runs<'a> {
-    runs: &'a [Run],
+    runs: &'a [Run<'a>],
     skipped: Option<&'a str>,
 }
 
 impl<'a> Runs<'a> {
-    fn answered(self) -> impl Iterator<Item = &'a Run> {
+    fn answered(self) -> impl Iterator<Item = &'a Run<'a>> {
         self.runs.iter().filter(|r| r.routed.answer().is_some())
     }
 }
@@ -252,7 +252,11 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
 }
 
 /// Runs one model `repeat` times in a row, recording every attempt.
-async fn run_model(member: &Member, line: &mut ModelProgress, shared: &Shared<'_>) -> ModelResult {
+async fn run_model<'p>(
+    member: &'p Member,
+    line: &mut ModelProgress,
+    shared: &Shared<'_>,
+) -> ModelResult<'p> {
     if member.plan.order.is_empty() {
         let reason = member
             .plan
@@ -291,7 +295,7 @@ async fn run_model(member: &Member, line: &mut ModelProgress, shared: &Shared<'_
             .live
             .suspend(|| shared.recorder.borrow_mut().record(&recorded.rows));
         let request_id = recorded.request_id;
-        let stop = routed.outcome == Outcome::Cancelled;
+        let stop = routed.ending == Ending::Cancelled;
         runs.push(Run { request_id, routed });
         if stop {
             break;
@@ -305,15 +309,15 @@ async fn run_model(member: &Member, line: &mut ModelProgress, shared: &Shared<'_
 }
 
 /// 0 when a model answered; otherwise the error that says why none did.
-fn exit_status(members: &[Member], results: &[ModelResult]) -> Result<ExitStatus, Error> {
+fn exit_status(members: &[Member], results: &[ModelResult<'_>]) -> Result<ExitStatus, Error> {
     if results.iter().any(|r| r.view().answered().next().is_some()) {
         return Ok(ExitStatus::Success);
     }
-    let attempts: Vec<&router::Attempt> = results
+    let attempts: Vec<&router::Attempt<'_>> = results
         .iter()
         .flat_map(|r| r.runs.iter().flat_map(|run| run.routed.attempts.iter()))
         .collect();
-    if !attempts.is_empty() && attempts.iter().all(|a| a.setup_error) {
+    if !attempts.is_empty() && attempts.iter().all(|a| a.reach == Reach::NoKey) {
         let messages: Vec<String> = attempts
             .iter()
             .filter_map(|a| a.error())
@@ -333,7 +337,7 @@ fn exit_status(members: &[Member], results: &[ModelResult]) -> Result<ExitStatus
 }
 
 /// `3 models · 2 answered · 1.2s · $0.0024 in all`, for stderr.
-fn closing_line(results: &[ModelResult], wall: Duration) -> String {
+fn closing_line(results: &[ModelResult<'_>], wall: Duration) -> String {
     let answered = results
         .iter()
         .filter(|r| r.view().answered().next().is_some())
@@ -551,7 +555,7 @@ fn best<T: Ord + Copy>(values: &[Option<T>]) -> Option<usize> {
         .map(|(_, i)| i)
 }
 
-fn total_time(routed: &Routed) -> Duration {
+fn total_time(routed: &Routed<'_>) -> Duration {
     routed.attempts.iter().map(|a| a.latency).sum()
 }
 
@@ -573,7 +577,7 @@ fn mean_cost(result: Runs<'_>) -> Cost {
 }
 
 /// `12 in / 40 out`, the mean over the answered runs.
-fn tokens_of(answered: &[&Run]) -> String {
+fn tokens_of(answered: &[&Run<'_>]) -> String {
     let usages: Vec<_> = answered
         .iter()
         .filter_map(|run| run.routed.answer().and_then(|a| a.usage))
@@ -675,7 +679,7 @@ fn blocks(members: &[Member], figures: &[Figures], width: u16) -> String {
 }
 
 /// One `ask --json` object per model run, in model order.
-fn json(members: &[Member], results: &[ModelResult]) -> Result<String, Error> {
+fn json(members: &[Member], results: &[ModelResult<'_>]) -> Result<String, Error> {
     let mut all: Vec<AskJson> = Vec::new();
     for (m, r) in members.iter().zip(results) {
         if let Some(reason) = &r.skipped {
@@ -707,7 +711,7 @@ fn json(members: &[Member], results: &[ModelResult]) -> Result<String, Error> {
 }
 
 /// A markdown section per model: the whole answer, then its figures.
-fn markdown(members: &[Member], results: &[ModelResult], repeat: u32) -> String {
+fn markdown(members: &[Member], results: &[ModelResult<'_>], repeat: u32) -> String {
     let views: Vec<Runs<'_>> = results.iter().map(ModelResult::view).collect();
     let figures = figures_of(&views, repeat);
     let mut out = String::from("# route compare\n\n");

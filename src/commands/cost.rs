@@ -28,6 +28,8 @@ use crate::ledger::{Ledger, LedgerError};
 use crate::money::Usd;
 use crate::output::Printer;
 use crate::profile::Budget;
+use crate::provider::ErrorKind;
+use crate::router::Outcome;
 use crate::router::plan::Spent;
 
 /// Requests the table lists when `--limit` is not given: enough to see what
@@ -316,12 +318,12 @@ fn latency_text(ms: u64) -> String {
 
 /// `ok`, `cancelled`, `error (server, HTTP 500)`, `incomplete (idle_timeout)`.
 fn outcome_text(r: &RequestRow) -> String {
-    match (&r.error_kind, r.http_status) {
-        _ if r.outcome == "ok" => r.outcome.clone(),
+    match (r.error_kind, r.http_status) {
+        _ if r.outcome == Outcome::Ok => r.outcome.to_string(),
         (Some(kind), Some(status)) => format!("{} ({kind}, HTTP {status})", r.outcome),
         (Some(kind), None) => format!("{} ({kind})", r.outcome),
         (None, Some(status)) => format!("{} (HTTP {status})", r.outcome),
-        (None, None) => r.outcome.clone(),
+        (None, None) => r.outcome.to_string(),
     }
 }
 
@@ -453,8 +455,8 @@ struct RequestJson<'a> {
     output_tokens: Option<u64>,
     cost_usd: Option<f64>,
     latency_ms: u64,
-    outcome: &'a str,
-    error_kind: Option<&'a str>,
+    outcome: Outcome,
+    error_kind: Option<ErrorKind>,
     http_status: Option<u16>,
     attempts: u32,
     fallbacks: u32,
@@ -478,8 +480,8 @@ impl<'a> From<&'a RequestRow> for RequestJson<'a> {
             output_tokens: r.output_tokens,
             cost_usd: r.cost.map(Usd::to_dollars),
             latency_ms: r.latency_ms,
-            outcome: &r.outcome,
-            error_kind: r.error_kind.as_deref(),
+            outcome: r.outcome,
+            error_kind: r.error_kind,
             http_status: r.http_status,
             attempts: r.attempts,
             fallbacks: r.fallbacks,
@@ -587,8 +589,8 @@ fn render_csv(data: &Data, by: Option<GroupBy>) -> String {
                     &opt(r.output_tokens),
                     &money(r.cost),
                     &r.latency_ms.to_string(),
-                    &r.outcome,
-                    r.error_kind.as_deref().unwrap_or(""),
+                    r.outcome.as_str(),
+                    r.error_kind.map_or("", ErrorKind::as_str),
                     &r.http_status.map(|s| s.to_string()).unwrap_or_default(),
                     &r.attempts.to_string(),
                     &r.fallbacks.to_string(),
@@ -781,14 +783,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut ledger = Ledger::open(dir.path()).unwrap();
         let now = crate::time::unix_ms(SystemTime::now());
-        let mut failed = row("r1", 1, now - 5000, "openai/gpt", "error");
+        let mut failed = row("r1", 1, now - 5000, "openai/gpt", Outcome::Error);
         failed.http_status = Some(500);
-        let mut answered = row("r1", 2, now - 4000, "anthropic/sonnet", "ok");
+        let mut answered = row("r1", 2, now - 4000, "anthropic/sonnet", Outcome::Ok);
         answered.label = "sonnet, \"the\" model".into();
         answered.input_tokens = Some(100);
         answered.output_tokens = Some(50);
         answered.cost = Some(Usd::from_picos(10_000_000_000));
-        let mut free = row("r2", 1, now - 3000, "ollama/llama", "ok");
+        let mut free = row("r2", 1, now - 3000, "ollama/llama", Outcome::Ok);
         free.input_tokens = Some(1);
         free.output_tokens = Some(1);
         ledger.record(&[failed, answered, free]).unwrap();

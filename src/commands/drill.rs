@@ -10,6 +10,7 @@ use crate::output::{summary, table};
 use crate::pipeline::{Quiet, RecordAs, Sender, Session, new_request_id};
 use crate::profile::reference;
 use crate::provider::types::{ChatRequest, Params};
+use crate::router::Reach;
 use crate::router::plan::Plan;
 
 pub fn drill(args: &DrillArgs, ctx: &Context) -> Result<ExitStatus, Error> {
@@ -81,7 +82,7 @@ pub fn drill(args: &DrillArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         let real: Vec<_> = routed
             .attempts
             .iter()
-            .filter(|a| !a.forced)
+            .filter(|a| a.reach != Reach::Forced)
             .cloned()
             .collect();
         let recorded = session.rows(
@@ -105,7 +106,9 @@ pub fn drill(args: &DrillArgs, ctx: &Context) -> Result<ExitStatus, Error> {
                 (None, None) => "no".to_owned(),
             },
             answered.map_or_else(String::new, |a| {
-                a.served_model.clone().unwrap_or_else(|| a.model.clone())
+                a.served_model
+                    .clone()
+                    .unwrap_or_else(|| a.model().to_owned())
             }),
             last.map_or_else(String::new, |a| summary::elapsed(a.latency)),
             answered.map_or_else(String::new, |a| summary::cost(a.cost)),

@@ -23,10 +23,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql, TransactionBehavior, params};
 
 use crate::money::Usd;
-use crate::router::plan::{Health, Spent};
+use crate::provider::ErrorKind;
+use crate::router::Outcome;
+use crate::router::plan::{Health, LastError, Spent};
 use crate::time::{from_unix_ms, unix_ms};
 
 /// The ledger's file name inside the data folder.
@@ -80,9 +83,8 @@ pub struct Row {
     pub served_model: Option<String>,
     /// `provider/model`: what health and cooldowns are kept per.
     pub health_key: String,
-    /// `ok`, `error`, `incomplete` or `cancelled`.
-    pub outcome: String,
-    pub error_kind: Option<String>,
+    pub outcome: Outcome,
+    pub error_kind: Option<ErrorKind>,
     pub http_status: Option<u16>,
     pub error_message: Option<String>,
     /// Token counts; `None` when the provider reported no usage.
@@ -335,28 +337,30 @@ impl Ledger {
         let mut out = HashMap::with_capacity(keys.len());
         for key in keys {
             let mut health = summary
-                .query_row([key], |r| {
-                    let failures: i64 = r.get(0)?;
-                    let retry_after: Option<i64> = r.get(1)?;
-                    let last_failure: Option<i64> = r.get(2)?;
-                    let kind = r
-                        .get::<_, Option<String>>(3)?
-                        .unwrap_or_else(|| "error".into());
-                    let status: Option<u16> = r.get(4)?;
-                    Ok(Health {
-                        consecutive_failures: u32::try_from(failures).unwrap_or(u32::MAX),
-                        last_failure: last_failure.map(from_unix_ms),
-                        last_error: last_failure.map(|_| match status {
-                            Some(s) => format!("{kind} (HTTP {s})"),
-                            None => kind,
-                        }),
-                        retry_after_until: retry_after.filter(|t| *t > now_ms).map(from_unix_ms),
-                        median_latency: None,
-                    })
-                })
+                .query_row(
+                    params![key, Outcome::Ok, Outcome::Error, Outcome::Incomplete],
+                    |r| {
+                        let failures: i64 = r.get(0)?;
+                        let retry_after: Option<i64> = r.get(1)?;
+                        let last_failure: Option<i64> = r.get(2)?;
+                        let last_error = LastError {
+                            kind: r.get(3)?,
+                            status: r.get(4)?,
+                        };
+                        Ok(Health {
+                            consecutive_failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                            last_failure: last_failure.map(from_unix_ms),
+                            last_error: last_failure.map(|_| last_error),
+                            retry_after_until: retry_after
+                                .filter(|t| *t > now_ms)
+                                .map(from_unix_ms),
+                            median_latency: None,
+                        })
+                    },
+                )
                 .map_err(self.read_err())?;
             let mut latencies: Vec<i64> = recent
-                .query_map(params![key, LATENCY_WINDOW], |r| r.get(0))
+                .query_map(params![key, LATENCY_WINDOW, Outcome::Ok], |r| r.get(0))
                 .and_then(Iterator::collect)
                 .map_err(self.read_err())?;
             health.median_latency = median(&mut latencies).map(Duration::from_millis);
@@ -516,7 +520,7 @@ fn row_flags(r: &Row, prior: &[(String, String, String)]) -> i64 {
     set(flags::MODEL, !prior.iter().any(|p| p.0 == r.health_key));
     set(flags::PROVIDER, !prior.iter().any(|p| p.1 == r.provider));
     set(flags::ALIAS, !prior.iter().any(|p| p.2 == r.label));
-    let ok = r.outcome == "ok";
+    let ok = r.outcome == Outcome::Ok;
     // A failure that reported no usage was not billed: nothing, not unknown.
     set(
         flags::UNKNOWN_COST,
@@ -545,6 +549,38 @@ fn retry_busy<T>(mut op: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Resul
             }
             result => return result,
         }
+    }
+}
+
+/// The `outcome` column holds [`Outcome::as_str`], and reads back through
+/// [`Outcome::parse`]: the one spelling, at the SQL edge.
+impl ToSql for Outcome {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for Outcome {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let name = value.as_str()?;
+        Outcome::parse(name)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown outcome `{name}`").into()))
+    }
+}
+
+/// The `error_kind` column holds [`ErrorKind::as_str`], read back through
+/// [`ErrorKind::parse`].
+impl ToSql for ErrorKind {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for ErrorKind {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let name = value.as_str()?;
+        ErrorKind::parse(name)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown error kind `{name}`").into()))
     }
 }
 
@@ -665,29 +701,32 @@ fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 /// One model's health in one row: failures since the last ok, the latest
 /// Retry-After given since then, and the last failure. Every part is a seek on
 /// `attempts_health` or `attempts_retry_after`.
+/// `?2`..`?4` are the outcomes `ok`, `error` and `incomplete`, bound through
+/// [`Outcome`]'s one spelling.
 const HEALTH: &str = "
 SELECT
     (SELECT COUNT(*) FROM attempts
-        WHERE health_key = ?1 AND outcome IN ('error', 'incomplete') AND at > ok.t),
+        WHERE health_key = ?1 AND outcome IN (?3, ?4) AND at > ok.t),
     (SELECT MAX(retry_after_until) FROM attempts
         WHERE health_key = ?1 AND retry_after_until IS NOT NULL AND at > ok.t),
     f.at, f.error_kind, f.http_status
 FROM (SELECT COALESCE(MAX(at), -1) AS t FROM attempts
-        WHERE health_key = ?1 AND outcome = 'ok') AS ok
+        WHERE health_key = ?1 AND outcome = ?2) AS ok
 LEFT JOIN (
     SELECT * FROM (
         SELECT at, error_kind, http_status FROM (
             SELECT at, error_kind, http_status FROM attempts
-                WHERE health_key = ?1 AND outcome = 'error' ORDER BY at DESC LIMIT 1)
+                WHERE health_key = ?1 AND outcome = ?3 ORDER BY at DESC LIMIT 1)
         UNION ALL
         SELECT at, error_kind, http_status FROM (
             SELECT at, error_kind, http_status FROM attempts
-                WHERE health_key = ?1 AND outcome = 'incomplete' ORDER BY at DESC LIMIT 1)
+                WHERE health_key = ?1 AND outcome = ?4 ORDER BY at DESC LIMIT 1)
     ) ORDER BY at DESC LIMIT 1
 ) AS f";
 
+/// `?3` is the outcome `ok`.
 const RECENT_LATENCIES: &str = "SELECT latency_ms FROM attempts
-    WHERE health_key = ?1 AND outcome = 'ok' ORDER BY at DESC LIMIT ?2";
+    WHERE health_key = ?1 AND outcome = ?3 ORDER BY at DESC LIMIT ?2";
 
 /// Local midnight today and the local first of this month, as unix ms:
 /// SQLite's `localtime`/`utc` modifiers do the time-zone work.
@@ -703,7 +742,13 @@ pub(crate) mod tests {
     use std::time::UNIX_EPOCH;
 
     /// A minimal attempt; tests fill in what they check.
-    pub(crate) fn row(request_id: &str, attempt: u32, at_ms: i64, key: &str, outcome: &str) -> Row {
+    pub(crate) fn row(
+        request_id: &str,
+        attempt: u32,
+        at_ms: i64,
+        key: &str,
+        outcome: Outcome,
+    ) -> Row {
         let (provider, model) = key.split_once('/').unwrap_or((key, key));
         Row {
             request_id: request_id.into(),
@@ -719,8 +764,8 @@ pub(crate) mod tests {
             model: model.into(),
             served_model: None,
             health_key: key.into(),
-            outcome: outcome.into(),
-            error_kind: (outcome != "ok").then(|| "server".into()),
+            outcome,
+            error_kind: (outcome != Outcome::Ok).then_some(ErrorKind::Server),
             http_status: None,
             error_message: None,
             input_tokens: None,
@@ -785,8 +830,8 @@ pub(crate) mod tests {
             model: "claude-sonnet-4-5".into(),
             served_model: Some("claude-sonnet-4-5-20250929".into()),
             health_key: "anthropic/claude-sonnet-4-5".into(),
-            outcome: "error".into(),
-            error_kind: Some("rate_limit".into()),
+            outcome: Outcome::Error,
+            error_kind: Some(ErrorKind::RateLimit),
             http_status: Some(429),
             error_message: Some("slow down".into()),
             input_tokens: Some(12),
@@ -805,7 +850,7 @@ pub(crate) mod tests {
             prompt: Some("hi".into()),
             answer: Some("hello".into()),
         };
-        let bare = row("r1", 1, 1_763_000_000_000, "openai/gpt", "error");
+        let bare = row("r1", 1, 1_763_000_000_000, "openai/gpt", Outcome::Error);
         // -- Exec
         ledger.record(&[full.clone(), bare.clone()]).unwrap();
         // -- Check
@@ -817,7 +862,7 @@ pub(crate) mod tests {
     fn reopening_runs_no_migration_twice() {
         let dir = tempfile::tempdir().unwrap();
         let mut first = Ledger::open(dir.path()).unwrap();
-        first.record(&[row("r", 1, 1, "a/b", "ok")]).unwrap();
+        first.record(&[row("r", 1, 1, "a/b", Outcome::Ok)]).unwrap();
         drop(first);
         let again = Ledger::open(dir.path()).unwrap();
         assert_eq!(
@@ -857,7 +902,9 @@ pub(crate) mod tests {
                     for i in 0..25 {
                         let id = format!("t{t}-{i}");
                         let mut ledger = Ledger::open(&dir).unwrap();
-                        ledger.record(&[row(&id, 1, i, "a/b", "ok")]).unwrap();
+                        ledger
+                            .record(&[row(&id, 1, i, "a/b", Outcome::Ok)])
+                            .unwrap();
                     }
                 })
             })
@@ -898,15 +945,15 @@ pub(crate) mod tests {
         let now = noon();
         let key = "openai/gpt";
         let mut rows = vec![
-            row("a", 1, now - 9000, key, "error"),
-            row("b", 1, now - 8000, key, "ok"),
-            row("c", 1, now - 7000, key, "error"),
-            row("d", 1, now - 6000, key, "cancelled"),
-            row("e", 1, now - 5000, key, "incomplete"),
-            row("f", 1, now - 4000, "other/model", "error"),
+            row("a", 1, now - 9000, key, Outcome::Error),
+            row("b", 1, now - 8000, key, Outcome::Ok),
+            row("c", 1, now - 7000, key, Outcome::Error),
+            row("d", 1, now - 6000, key, Outcome::Cancelled),
+            row("e", 1, now - 5000, key, Outcome::Incomplete),
+            row("f", 1, now - 4000, "other/model", Outcome::Error),
         ];
         rows[2].http_status = Some(500);
-        rows[4].error_kind = Some("idle_timeout".into());
+        rows[4].error_kind = Some(ErrorKind::Timeout);
         ledger.record(&rows).unwrap();
         // -- Exec
         let keys = [key.to_owned(), "unused/model".to_owned()];
@@ -915,7 +962,10 @@ pub(crate) mod tests {
         let gpt = &h[key];
         assert_eq!(gpt.consecutive_failures, 2);
         assert_eq!(gpt.last_failure, Some(from_unix_ms(now - 5000)));
-        assert_eq!(gpt.last_error.as_deref(), Some("idle_timeout"));
+        assert_eq!(
+            gpt.last_error.map(|e| e.to_string()).as_deref(),
+            Some("timeout")
+        );
         assert_eq!(gpt.retry_after_until, None);
         assert_eq!(gpt.median_latency, Some(Duration::from_millis(100)));
         assert_eq!(h["unused/model"], Health::default());
@@ -923,7 +973,7 @@ pub(crate) mod tests {
 
         // An ok resets the count; the last failure stays known.
         ledger
-            .record(&[row("g", 1, now - 3000, key, "ok")])
+            .record(&[row("g", 1, now - 3000, key, Outcome::Ok)])
             .unwrap();
         let h = ledger.health(&keys, from_unix_ms(now)).unwrap();
         assert_eq!(h[key].consecutive_failures, 0);
@@ -935,22 +985,25 @@ pub(crate) mod tests {
         ledger.record(&[late]).unwrap();
         let h = ledger.health(&keys, from_unix_ms(now)).unwrap();
         assert_eq!(h[key].consecutive_failures, 1);
-        assert_eq!(h[key].last_error.as_deref(), Some("server (HTTP 500)"));
+        assert_eq!(
+            h[key].last_error.map(|e| e.to_string()).as_deref(),
+            Some("server (HTTP 500)")
+        );
     }
 
     #[test]
     fn health_keeps_retry_after_only_while_it_is_ahead() {
         let (_dir, mut ledger) = temp_ledger();
         let now = noon();
-        let mut ahead = row("a", 1, now - 2000, "p/ahead", "error");
+        let mut ahead = row("a", 1, now - 2000, "p/ahead", Outcome::Error);
         ahead.retry_after_until = Some(from_unix_ms(now + 60_000));
-        let mut older = row("b", 1, now - 3000, "p/ahead", "error");
+        let mut older = row("b", 1, now - 3000, "p/ahead", Outcome::Error);
         older.retry_after_until = Some(from_unix_ms(now + 30_000));
-        let mut past = row("c", 1, now - 2000, "p/past", "error");
+        let mut past = row("c", 1, now - 2000, "p/past", Outcome::Error);
         past.retry_after_until = Some(from_unix_ms(now - 1));
-        let mut healed = row("d", 1, now - 9000, "p/healed", "error");
+        let mut healed = row("d", 1, now - 9000, "p/healed", Outcome::Error);
         healed.retry_after_until = Some(from_unix_ms(now + 60_000));
-        let ok = row("e", 1, now - 1000, "p/healed", "ok");
+        let ok = row("e", 1, now - 1000, "p/healed", Outcome::Ok);
         ledger.record(&[ahead, older, past, healed, ok]).unwrap();
 
         let keys = ["p/ahead", "p/past", "p/healed"].map(String::from);
@@ -971,7 +1024,13 @@ pub(crate) mod tests {
         let mut rows = Vec::new();
         // 5 old slow successes, then 20 recent ones of 1..=20 ms, with failures between.
         for i in 0..25 {
-            let mut r = row(&format!("r{i}"), 1, now - 100_000 + i * 10, "p/m", "ok");
+            let mut r = row(
+                &format!("r{i}"),
+                1,
+                now - 100_000 + i * 10,
+                "p/m",
+                Outcome::Ok,
+            );
             r.latency_ms = if i < 5 {
                 90_000
             } else {
@@ -983,7 +1042,7 @@ pub(crate) mod tests {
                 1,
                 now - 100_000 + i * 10 + 5,
                 "p/m",
-                "error",
+                Outcome::Error,
             );
             f.latency_ms = 1_000_000;
             rows.push(f);
@@ -1007,7 +1066,7 @@ pub(crate) mod tests {
         let midnight =
             unix_ms(query::local_midnight(&query::local_date(from_unix_ms(now))).unwrap());
         let priced = |id: &str, at: i64, picos: i64| {
-            let mut r = row(id, 1, at, "p/m", "ok");
+            let mut r = row(id, 1, at, "p/m", Outcome::Ok);
             r.cost = Some(Usd::from_picos(picos));
             r
         };
@@ -1016,7 +1075,7 @@ pub(crate) mod tests {
         let rows = [
             priced("today", now - 2000, 1000),
             theirs,
-            row("unknown", 1, now - 500, "p/m", "ok"),
+            row("unknown", 1, now - 500, "p/m", Outcome::Ok),
             priced("yesterday", midnight - 1, 200),
             priced("last-month", now - 40 * 86_400_000, 7),
         ];

@@ -26,6 +26,8 @@ use rusqlite::{Connection, params};
 
 use super::{Ledger, LedgerError, SLOT_MS};
 use crate::money::Usd;
+use crate::provider::ErrorKind;
+use crate::router::Outcome;
 use crate::time::{from_unix_ms, unix_ms};
 
 /// Which attempts to read and how many results to return.
@@ -114,8 +116,8 @@ pub struct RequestRow {
     pub provider: String,
     pub model: String,
     pub served_model: Option<String>,
-    pub outcome: String,
-    pub error_kind: Option<String>,
+    pub outcome: Outcome,
+    pub error_kind: Option<ErrorKind>,
     pub http_status: Option<u16>,
     pub latency_ms: u64,
     // Over all attempts:
@@ -420,34 +422,40 @@ mod tests {
         let (dir, mut ledger) = temp_ledger();
         let now = noon();
         let mut rows = vec![
-            row("r1", 1, now - 10_000, "openai/gpt", "error"),
+            row("r1", 1, now - 10_000, "openai/gpt", Outcome::Error),
             used(
-                row("r1", 2, now - 9_000, "anthropic/sonnet", "ok"),
+                row("r1", 2, now - 9_000, "anthropic/sonnet", Outcome::Ok),
                 100,
                 50,
                 Some(10),
             ),
             used(
-                row("r2", 1, now - 8_000, "anthropic/sonnet", "ok"),
+                row("r2", 1, now - 8_000, "anthropic/sonnet", Outcome::Ok),
                 10,
                 5,
                 Some(2),
             ),
             used(
-                row("r3", 1, now - 7_000, "ollama/llama", "ok"),
+                row("r3", 1, now - 7_000, "ollama/llama", Outcome::Ok),
                 20,
                 10,
                 None,
             ),
-            row("r4", 1, now - 6_000, "openai/gpt", "error"),
+            row("r4", 1, now - 6_000, "openai/gpt", Outcome::Error),
             used(
-                row("r4", 2, now - 5_000, "anthropic/sonnet", "incomplete"),
+                row(
+                    "r4",
+                    2,
+                    now - 5_000,
+                    "anthropic/sonnet",
+                    Outcome::Incomplete,
+                ),
                 30,
                 3,
                 Some(1),
             ),
             used(
-                row("r5", 1, now - 40 * 86_400_000, "openrouter/x", "ok"),
+                row("r5", 1, now - 40 * 86_400_000, "openrouter/x", Outcome::Ok),
                 1,
                 1,
                 Some(40),
@@ -598,7 +606,7 @@ mod tests {
             (r1.provider.as_str(), r1.model.as_str()),
             ("anthropic", "sonnet")
         );
-        assert_eq!(r1.outcome, "ok");
+        assert_eq!(r1.outcome, Outcome::Ok);
         assert_eq!((r1.attempts, r1.fallbacks), (2, 1));
         assert_eq!((r1.input_tokens, r1.output_tokens), (Some(100), Some(50)));
         assert_eq!(r1.cost, Some(usd(10)));
@@ -606,8 +614,8 @@ mod tests {
         assert_eq!(r1.local_time.len(), "2026-11-15 12:00".len());
 
         let r4 = &rows[0];
-        assert_eq!((r4.outcome.as_str(), r4.fallbacks), ("incomplete", 1));
-        assert_eq!(r4.error_kind.as_deref(), Some("server"));
+        assert_eq!((r4.outcome, r4.fallbacks), (Outcome::Incomplete, 1));
+        assert_eq!(r4.error_kind, Some(ErrorKind::Server));
         assert_eq!(rows[1].cost, None, "unknown price");
         assert_eq!(rows[4].cost, Some(usd(50)), "the provider's figure");
 
@@ -635,8 +643,8 @@ mod tests {
         let now = noon();
         ledger
             .record(&[
-                row("a", 1, now, "p/m", "error"),
-                row("b", 1, now, "p/m", "cancelled"),
+                row("a", 1, now, "p/m", Outcome::Error),
+                row("b", 1, now, "p/m", Outcome::Cancelled),
             ])
             .unwrap();
         let t = ledger.totals(&Filter::default()).unwrap();
@@ -785,7 +793,7 @@ mod bench {
             let key = keys[usize::try_from(request).unwrap() % keys.len()];
             let id = format!("{request:024x}");
             if request % 3 == 0 {
-                batch.push(row(&id, 1, at, keys[0], "error"));
+                batch.push(row(&id, 1, at, keys[0], Outcome::Error));
                 n += 1;
             }
             let mut ok = row(
@@ -793,7 +801,7 @@ mod bench {
                 if request % 3 == 0 { 2 } else { 1 },
                 at + 100,
                 key,
-                "ok",
+                Outcome::Ok,
             );
             ok.input_tokens = Some(1000);
             ok.output_tokens = Some(200);
@@ -859,7 +867,7 @@ mod bench {
         });
         let mut inserts = Duration::ZERO;
         for i in 0..100 {
-            let r = row(&format!("new{i}"), 1, now, "openai/gpt-4o", "ok");
+            let r = row(&format!("new{i}"), 1, now, "openai/gpt-4o", Outcome::Ok);
             let start = Instant::now();
             ledger.record(&[r]).unwrap();
             inserts += start.elapsed();

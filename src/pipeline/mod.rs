@@ -221,7 +221,7 @@ impl<'c> Session<'c> {
     }
 
     /// Record: the ledger rows of one routed request, under a fresh request id.
-    pub fn rows(&self, attempts: &[router::Attempt], how: &RecordAs<'_>) -> record::Rows {
+    pub fn rows(&self, attempts: &[router::Attempt<'_>], how: &RecordAs<'_>) -> record::Rows {
         let request_id = new_request_id();
         let rows = record::rows(
             attempts,
@@ -249,27 +249,27 @@ pub struct Sender<'s> {
 
 impl Sender<'_> {
     /// Runs a plan through the router.
-    pub async fn route(
+    pub async fn route<'p>(
         &self,
-        plan: &Plan,
+        plan: &'p Plan,
         base: &ChatRequest,
         settings: &Settings,
         reporter: &mut dyn Reporter,
-    ) -> Routed {
+    ) -> Routed<'p> {
         self.route_forcing(plan, base, settings, &|_| false, reporter)
             .await
     }
 
     /// Runs a plan through the router, the positions `force_fail` names made
     /// to fail without sending (`route drill`).
-    pub async fn route_forcing(
+    pub async fn route_forcing<'p>(
         &self,
-        plan: &Plan,
+        plan: &'p Plan,
         base: &ChatRequest,
         settings: &Settings,
         force_fail: &dyn Fn(usize) -> bool,
         reporter: &mut dyn Reporter,
-    ) -> Routed {
+    ) -> Routed<'p> {
         let request = router::Request {
             base,
             settings,

@@ -130,7 +130,7 @@ pub(super) struct RowContext<'a> {
 }
 
 /// One row per attempt.
-pub(super) fn rows(attempts: &[Attempt], rc: &RowContext<'_>) -> Vec<Row> {
+pub(super) fn rows(attempts: &[Attempt<'_>], rc: &RowContext<'_>) -> Vec<Row> {
     let mut failed_before = false;
     attempts
         .iter()
@@ -144,15 +144,15 @@ pub(super) fn rows(attempts: &[Attempt], rc: &RowContext<'_>) -> Vec<Row> {
                 at: a.started,
                 command: rc.command.to_owned(),
                 profile: rc.profile.clone(),
-                alias: a.alias.clone(),
+                alias: a.target().alias.clone(),
                 chain: rc.chain.map(str::to_owned),
-                label: a.label.clone(),
-                provider: a.provider.clone(),
-                model: a.model.clone(),
+                label: a.label().to_owned(),
+                provider: a.provider().to_owned(),
+                model: a.model().to_owned(),
                 served_model: a.served_model.clone(),
-                health_key: a.health_key.clone(),
-                outcome: a.outcome().to_owned(),
-                error_kind: error.map(|e| e.kind.as_str().to_owned()),
+                health_key: a.target().health_key(),
+                outcome: a.outcome(),
+                error_kind: error.map(|e| e.kind),
                 http_status: error.and_then(|e| e.status),
                 error_message: error.map(|e| e.message.clone()),
                 input_tokens: usage.map(|u| u.input_tokens),

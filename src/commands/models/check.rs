@@ -11,6 +11,7 @@ use crate::exit::ExitStatus;
 use crate::output::{summary, table};
 use crate::pipeline::{Quiet, RecordAs, Sender, Session, new_request_id};
 use crate::profile::Settings;
+use crate::provider::ErrorKind;
 use crate::provider::types::{ChatRequest, Params};
 use crate::router::plan::Plan;
 
@@ -27,7 +28,7 @@ struct CheckJson {
     provider: String,
     model: String,
     ok: bool,
-    error_kind: Option<&'static str>,
+    error_kind: Option<ErrorKind>,
     http_status: Option<u16>,
     message: Option<String>,
     latency_ms: u64,
@@ -104,7 +105,7 @@ pub(super) fn live_check(
                 provider: e.target.provider.name.clone(),
                 model: e.target.model.clone(),
                 ok: routed.answer().is_some(),
-                error_kind: error.map(|e| e.kind.as_str()),
+                error_kind: error.map(|e| e.kind),
                 http_status: error.and_then(|e| e.status),
                 message: error.map(|e| e.message.clone()),
                 latency_ms: attempt.map_or(0, |a| crate::output::json::millis(a.latency)),
@@ -121,7 +122,10 @@ pub(super) fn live_check(
             let result = if l.ok {
                 "ok".to_owned()
             } else {
-                let mut r = format!("error: {}", l.error_kind.unwrap_or("unknown"));
+                let mut r = format!(
+                    "error: {}",
+                    l.error_kind.map_or("unknown", ErrorKind::as_str)
+                );
                 if let Some(s) = l.http_status {
                     r.push_str(&format!(" (HTTP {s})"));
                 }

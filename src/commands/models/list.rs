@@ -270,7 +270,6 @@ fn health(h: &Health, settings: &Settings, now: SystemTime) -> HealthJson {
     };
     let last = h
         .last_error
-        .as_ref()
         .map(|e| format!("{e} at {}", h.last_failure.map(short).unwrap_or_default()));
     let (status, until, text) = if let Some(until) = h.cooling_until(settings, now) {
         (
@@ -308,7 +307,7 @@ fn health(h: &Health, settings: &Settings, now: SystemTime) -> HealthJson {
         status,
         until: until.map(at),
         consecutive_failures: h.consecutive_failures,
-        last_error: h.last_error.clone(),
+        last_error: h.last_error.map(|e| e.to_string()),
         last_error_at: h.last_failure.map(at),
         text,
     }
@@ -401,7 +400,10 @@ mod tests {
         let cooling = Health {
             consecutive_failures: 1,
             last_failure: Some(now),
-            last_error: Some("server (HTTP 500)".into()),
+            last_error: Some(crate::router::plan::LastError {
+                kind: Some(crate::provider::ErrorKind::Server),
+                status: Some(500),
+            }),
             ..Health::default()
         };
         let h = health(&cooling, &s, now);
