@@ -56,7 +56,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match commands::dispatch(cli, &ctx) {
         Ok(status) => status.into(),
         // A closed stdout: nothing to say, and nowhere to say it.
-        Err(e) if e.status == ExitStatus::Success => ExitStatus::Success.into(),
+        Err(e) if e.status() == ExitStatus::Success => ExitStatus::Success.into(),
         Err(e) => {
             let label = if ctx.printer.color {
                 "\x1b[1;31merror\x1b[0m"
@@ -64,7 +64,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 "error"
             };
             ctx.printer.note(&format!("{label}: {e}"));
-            e.status.into()
+            e.status().into()
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use super::{Context, params, read_prompt};
 use crate::advice;
 use crate::cli::AskArgs;
-use crate::error::Error;
+use crate::error::{self, Error};
 use crate::exit::ExitStatus;
 use crate::output::json::AskJson;
 use crate::output::{Printer, summary};
@@ -99,8 +99,8 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     }
     if args.json {
         if let Some(json) = AskJson::from_routed(&routed, &recorded.request_id) {
-            let mut text =
-                serde_json::to_string(&json).map_err(|e| Error::failed(e.to_string()))?;
+            let mut text = serde_json::to_string(&json)
+                .map_err(|e| Error::failed(e.to_string()).caused_by(e))?;
             text.push('\n');
             printer.out(&text)?;
         }
@@ -132,13 +132,10 @@ fn finish(routed: &Routed<'_>, cancelled: Option<ExitStatus>) -> Result<ExitStat
                 .collect();
             let detail = detail.join("; ");
             if routed.attempts.iter().any(Attempt::printed) {
-                return Err(Error {
-                    status: ExitStatus::Incomplete,
-                    message: format!(
-                        "the answer was started but no model could complete it: {detail}"
-                    ),
-                    hint: None,
-                });
+                return Err(Error::new(
+                    error::Kind::Incomplete,
+                    format!("the answer was started but no model could complete it: {detail}"),
+                ));
             }
             if !routed.attempts.is_empty()
                 && routed.attempts.iter().all(|a| a.reach == Reach::NoKey)

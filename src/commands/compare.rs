@@ -705,7 +705,8 @@ fn json(members: &[Member], results: &[ModelResult<'_>]) -> Result<String, Error
                 .filter_map(|run| AskJson::from_routed(&run.routed, &run.request_id)),
         );
     }
-    let mut text = serde_json::to_string(&all).map_err(|e| Error::failed(e.to_string()))?;
+    let mut text =
+        serde_json::to_string(&all).map_err(|e| Error::failed(e.to_string()).caused_by(e))?;
     text.push('\n');
     Ok(text)
 }

@@ -166,7 +166,7 @@ fn produce(args: &CostArgs, ctx: &CostContext, now: SystemTime) -> Result<Output
 }
 
 fn ledger_error(e: LedgerError) -> Error {
-    Error::failed(e.to_string())
+    Error::failed(e.to_string()).caused_by(e)
 }
 
 fn group_by(by: CostBy) -> GroupBy {
@@ -540,7 +540,7 @@ fn render_json(data: &Data, by: Option<GroupBy>) -> Result<String, Error> {
         ),
     };
     json.map(|j| j + "\n")
-        .map_err(|e| Error::failed(format!("cannot write JSON: {e}")))
+        .map_err(|e| Error::failed(format!("cannot write JSON: {e}")).caused_by(e))
 }
 
 fn render_csv(data: &Data, by: Option<GroupBy>) -> String {
@@ -699,7 +699,7 @@ mod tests {
         assert_eq!(query::local_date(d.start(now)), "2026-11-01");
         for bad in ["yesterday", "5", "2026-13-01", "2026-02-30", ""] {
             let e = Since::parse(bad).unwrap_err();
-            assert_eq!(e.status, ExitStatus::Usage, "{bad}");
+            assert_eq!(e.status(), ExitStatus::Usage, "{bad}");
             assert!(e.message.contains(&format!("`{bad}`")), "{}", e.message);
         }
     }
@@ -709,7 +709,7 @@ mod tests {
         let mut a = args(None, CostFormat::Table);
         a.since = Some("last tuesday".into());
         let e = produce(&a, &ctx(None, Budget::default()), SystemTime::now()).unwrap_err();
-        assert_eq!(e.status, ExitStatus::Usage);
+        assert_eq!(e.status(), ExitStatus::Usage);
     }
 
     #[test]

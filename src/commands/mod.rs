@@ -46,12 +46,13 @@ pub fn read_prompt(words: &[String]) -> Result<String, Error> {
         stdin
             .lock()
             .read_to_end(&mut bytes)
-            .map_err(|e| Error::usage(format!("cannot read stdin: {e}")))?;
+            .map_err(|e| Error::usage(format!("cannot read stdin: {e}")).caused_by(e))?;
         String::from_utf8(bytes).map_err(|e| {
             Error::usage(format!(
                 "stdin is not UTF-8 text (invalid byte at offset {})",
                 e.utf8_error().valid_up_to()
             ))
+            .caused_by(e)
         })?
     };
     let words = words.join(" ");

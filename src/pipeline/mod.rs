@@ -292,7 +292,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::failed(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Error::failed(format!("cannot start the async runtime: {e}")).caused_by(e))
 }
 
 /// Applies `--timeout` to every timeout of the settings.
