@@ -1,6 +1,7 @@
 //! `route ask`: one prompt through the pipeline, the answer streamed to
 //! stdout, then a summary on stderr (or one JSON object) and the ledger.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::time::SystemTime;
 
@@ -69,7 +70,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         send.route(&plan, &request, &settings, &mut reporter).await
     })?;
 
-    let recorded = session.rows(
+    let ledger_rows = session.rows(
         &routed.attempts,
         &RecordAs {
             command: "ask",
@@ -82,10 +83,10 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             ..RecordAs::default()
         },
     );
-    recorder.record(&recorded.rows);
+    recorder.record(&ledger_rows.rows);
 
     if let Some(answer) = routed.answer() {
-        warn_served_model(&printer, answer);
+        warn_served_model(printer, answer);
         // A floating id or a snapshot retiring soon: advice at most once a
         // day, and none under -q.
         if !args.quiet {
@@ -98,7 +99,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         }
     }
     if args.json {
-        if let Some(json) = AskJson::from_routed(&routed, &recorded.request_id) {
+        if let Some(json) = AskJson::from_routed(&routed, &ledger_rows.request_id) {
             let mut text = serde_json::to_string(&json)
                 .map_err(|e| Error::failed(e.to_string()).caused_by(e))?;
             text.push('\n');
@@ -163,7 +164,7 @@ fn finish(routed: &Routed<'_>, cancelled: Option<ExitStatus>) -> Result<ExitStat
     }
 }
 
-fn warn_served_model(printer: &Printer, answer: &Attempt<'_>) {
+fn warn_served_model(printer: Printer, answer: &Attempt<'_>) {
     let Some(served) = &answer.served_model else {
         return;
     };
@@ -201,13 +202,13 @@ fn dry_run(plan: &Plan, resolved: &Resolved) -> String {
         )
     };
     for (i, p) in plan.order.iter().enumerate() {
-        out.push_str(&format!("  {}. {}\n", i + 1, line(p)));
+        let _ = writeln!(out, "  {}. {}", i + 1, line(p));
     }
     if plan.forced {
         out.push_str("  (every model is cooling down or rate-limited: all are tried anyway)\n");
     }
     for (p, skip) in &plan.skipped {
-        out.push_str(&format!("  skipped: {} — {skip}\n", line(p)));
+        let _ = writeln!(out, "  skipped: {} — {skip}", line(p));
     }
     if plan.order.is_empty() {
         out.push_str("  nothing would be sent\n");

@@ -85,7 +85,7 @@ pub fn drill(args: &DrillArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             .filter(|a| a.reach != Reach::Forced)
             .cloned()
             .collect();
-        let recorded = session.rows(
+        let ledger_rows = session.rows(
             &real,
             &RecordAs {
                 command: "drill",
@@ -94,7 +94,7 @@ pub fn drill(args: &DrillArgs, ctx: &Context) -> Result<ExitStatus, Error> {
                 ..RecordAs::default()
             },
         );
-        recorder.record(&recorded.rows);
+        recorder.record(&ledger_rows.rows);
         let answered = routed.answer();
         all_ok &= answered.is_some();
         let last = real.last();

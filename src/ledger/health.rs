@@ -139,7 +139,7 @@ const RECENT_LATENCIES: &str = "SELECT latency_ms FROM attempts
     WHERE health_key = ?1 AND outcome = ?3 ORDER BY at DESC LIMIT ?2";
 
 /// Local midnight today and the local first of this month, as unix ms:
-/// SQLite's `localtime`/`utc` modifiers do the time-zone work.
+/// `SQLite`'s `localtime`/`utc` modifiers do the time-zone work.
 const LOCAL_DAY_AND_MONTH: &str = "SELECT
     CAST(strftime('%s', ?1 / 1000, 'unixepoch', 'localtime', 'start of day', 'utc')
         AS INTEGER) * 1000,

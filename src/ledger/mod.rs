@@ -1,4 +1,4 @@
-//! The ledger: one SQLite row per attempt, in `<data dir>/ledger.db`.
+//! The ledger: one `SQLite` row per attempt, in `<data dir>/ledger.db`.
 //!
 //! It is the memory `route` keeps between runs: what each request cost (for
 //! `route cost` and the budgets), and how each model has been doing (for cooldowns,
@@ -10,7 +10,7 @@
 //! transaction (it takes the write lock up front instead of failing when it tries
 //! to upgrade a read lock), and a 10 s busy timeout makes writers queue rather than
 //! drop rows. Times are stored as unix milliseconds and money as integer
-//! picodollars ([`Usd`]), so sums are exact and done by SQLite.
+//! picodollars ([`Usd`]), so sums are exact and done by `SQLite`.
 //!
 //! Aggregates for `route cost` live in [`query`]; the schema in `migrations`; the
 //! health and spend reads in `health`; the writes and their rollups in `write`.
@@ -101,7 +101,7 @@ pub struct Row {
     pub reasoning_tokens: Option<u64>,
     /// Our figure; `None` when the price is unknown.
     pub cost: Option<Usd>,
-    /// The provider's own figure (OpenRouter), which wins over ours when present.
+    /// The provider's own figure (`OpenRouter`), which wins over ours when present.
     pub provider_cost: Option<Usd>,
     /// The price catalog `cost` was computed with.
     pub catalog_version: Option<String>,
@@ -162,11 +162,11 @@ impl Ledger {
         let fail = || LedgerError::sqlite(Action::Open, &path);
         // First, so that everything after it waits for other processes' locks.
         conn.busy_timeout(BUSY_TIMEOUT).map_err(fail())?;
-        // Every `route` process is the last to close the file, and SQLite
+        // Every `route` process is the last to close the file, and `SQLite`
         // checkpoints the WAL into the database on the last close: two fsyncs,
         // and the WAL and shm files deleted, to be created again (one more
         // fsync) by the next process. Leave the WAL for the next process
-        // instead; SQLite still checkpoints it once it passes
+        // instead; `SQLite` still checkpoints it once it passes
         // `wal_autocheckpoint` pages, in whichever process commits then, and a
         // small limit keeps the WAL that each opening process reads short.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
@@ -176,7 +176,7 @@ impl Ledger {
         if wal {
             // WAL lets readers run while one process writes; the mode is stored in
             // the file, so read-only opens need not set it. Switching a new file
-            // to WAL needs an exclusive lock, and SQLite reports BUSY there
+            // to WAL needs an exclusive lock, and `SQLite` reports BUSY there
             // without calling the busy handler when another process is opening
             // the same new file: wait by hand.
             retry_busy(|| {
@@ -188,7 +188,7 @@ impl Ledger {
             })
             .map_err(fail())?;
         }
-        // `route cost` without a limit walks the whole file; SQLite's default
+        // `route cost` without a limit walks the whole file; `SQLite`'s default
         // 2 MB page cache makes that re-read pages many times over.
         conn.pragma_update(None, "cache_size", -16_000)
             .map_err(fail())?;
@@ -244,7 +244,7 @@ impl Ledger {
     }
 }
 
-/// Runs `op` again while SQLite says the database is busy, for up to
+/// Runs `op` again while `SQLite` says the database is busy, for up to
 /// [`BUSY_TIMEOUT`], for the few places where its own busy handler is skipped.
 fn retry_busy<T>(mut op: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
     let start = Instant::now();

@@ -6,8 +6,8 @@
 //! plus the raw attempts of the one partial slot at the start of a `--since`
 //! range; with no `--since`, from `dim_totals` (the same sums per combination
 //! over all time), except for `--by day`. So `route cost --by model` sums a few
-//! rows however many attempts there are, and every sum is done by SQLite over integer
-//! picodollars. Local dates and times come from SQLite's `localtime` modifier
+//! rows however many attempts there are, and every sum is done by `SQLite` over integer
+//! picodollars. Local dates and times come from `SQLite`'s `localtime` modifier
 //! (which follows `TZ`), so `route` needs no time-zone database of its own.
 //!
 //! Each request counts once per group: the per-row flags say which row is the
@@ -44,7 +44,7 @@ impl Filter {
         self.since.map_or(i64::MIN, unix_ms)
     }
 
-    /// SQLite reads a negative LIMIT as "no limit".
+    /// `SQLite` reads a negative LIMIT as "no limit".
     fn limit(&self) -> i64 {
         self.limit
             .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
@@ -341,7 +341,7 @@ impl Ledger {
 /// Picks the newest first attempts through `attempts_at`, then reads only
 /// those requests' attempts through `attempts_request` (CROSS JOIN fixes that
 /// order), so `--limit 20` stays cheap on any size of ledger. With a single
-/// `MAX()` in the query, SQLite takes the bare columns from the row that has
+/// `MAX()` in the query, `SQLite` takes the bare columns from the row that has
 /// the maximum: the final attempt (<https://sqlite.org/lang_select.html#bare_columns_in_an_aggregate_query>).
 /// The MODEL flag marks each request's first row per model, so its sum is the
 /// number of models tried.
@@ -362,7 +362,7 @@ FROM firsts AS f CROSS JOIN attempts AS a ON a.request_id = f.request_id
 GROUP BY f.at, f.request_id
 ORDER BY f.at DESC, f.request_id";
 
-/// Runs a date computation on a throw-away in-memory SQLite, so that callers
+/// Runs a date computation on a throw-away in-memory `SQLite`, so that callers
 /// without a ledger file get the same local-time rules as the ledger's queries.
 fn scratch<T>(f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Option<T> {
     Connection::open_in_memory().and_then(|c| f(&c)).ok()
@@ -371,7 +371,7 @@ fn scratch<T>(f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Option<T> {
 /// The start of a local date `YYYY-MM-DD` (local midnight); `None` when it is
 /// not a valid date.
 pub fn local_midnight(date: &str) -> Option<SystemTime> {
-    // Validates the shape and the calendar (no 2026-02-30) before SQLite sees it.
+    // Validates the shape and the calendar (no 2026-02-30) before `SQLite` sees it.
     crate::time::parse_date(date)?;
     let secs: i64 = scratch(|c| {
         c.query_row(

@@ -62,12 +62,11 @@ pub(super) fn write_rows(tx: &rusqlite::Transaction<'_>, rows: &[Row]) -> rusqli
         prior.push((r.health_key.clone(), r.provider.clone(), r.label.clone()));
 
         let key = params![r.health_key, r.label, r.tag, r.provider];
-        let dim: i64 = match find_dim.query_row(key, |x| x.get(0)).optional()? {
-            Some(id) => id,
-            None => {
-                add_dim.execute(key)?;
-                tx.last_insert_rowid()
-            }
+        let dim: i64 = if let Some(id) = find_dim.query_row(key, |x| x.get(0)).optional()? {
+            id
+        } else {
+            add_dim.execute(key)?;
+            tx.last_insert_rowid()
         };
 
         let at = unix_ms(r.at);
@@ -154,7 +153,7 @@ fn row_flags(r: &Row, prior: &[(String, String, String)]) -> i64 {
     f
 }
 
-/// Counts as SQLite integers; nothing real comes near `i64::MAX`.
+/// Counts as `SQLite` integers; nothing real comes near `i64::MAX`.
 fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }

@@ -15,7 +15,7 @@ pub struct AskJson {
     pub served_model: Option<String>,
     pub usage: UsageJson,
     pub cost_usd: Option<f64>,
-    /// The provider's own figure (OpenRouter), when it reported one.
+    /// The provider's own figure (`OpenRouter`), when it reported one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider_cost_usd: Option<f64>,
     pub latency_ms: u64,

@@ -242,7 +242,7 @@ fn order(planned: &mut [Planned], strategy: Strategy, random: &mut dyn FnMut() -
         Strategy::Cheapest => planned.sort_by_key(|p| p.worst_case.map_or(i64::MAX, Usd::picos)),
         // Unknown latencies first, so that they get measured.
         Strategy::Fastest => {
-            planned.sort_by_key(|p| p.candidate.health.median_latency.unwrap_or(Duration::ZERO))
+            planned.sort_by_key(|p| p.candidate.health.median_latency.unwrap_or(Duration::ZERO));
         }
         Strategy::Shuffle => {
             for i in (1..planned.len()).rev() {

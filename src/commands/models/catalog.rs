@@ -1,6 +1,7 @@
 //! `route models --catalog` (the price catalog, searched) and `--update-catalog` (a
 //! fresh copy downloaded with the shared client into the data folder).
 
+use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -18,7 +19,7 @@ use crate::provider::http;
 
 /// The whole `--update-catalog` download, connection included.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(120);
-/// The largest catalog accepted (LiteLLM's file is a few MB).
+/// The largest catalog accepted (`LiteLLM`'s file is a few MB).
 const DOWNLOAD_CAP: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, Serialize)]
@@ -63,7 +64,7 @@ pub(super) fn list_catalog(filter: &str, json: bool, ctx: &Context) -> Result<Ex
         catalog.version()
     ));
     if json {
-        print_json(&ctx.printer, &rows)?;
+        print_json(ctx.printer, &rows)?;
         return Ok(ExitStatus::Success);
     }
     if rows.is_empty() {
@@ -98,7 +99,7 @@ pub(super) fn list_catalog(filter: &str, json: bool, ctx: &Context) -> Result<Ex
 }
 
 /// The provider a catalog key belongs to: its prefix (`gemini/…`, `groq/…`), else the
-/// provider kind whose lookup finds it (`gpt-4o` is OpenAI's, `claude-…` Anthropic's).
+/// provider kind whose lookup finds it (`gpt-4o` is `OpenAI`'s, `claude-…` Anthropic's).
 fn catalog_provider(catalog: &Catalog, key: &str) -> String {
     if let Some((prefix, _)) = key.split_once('/') {
         return prefix.to_owned();
@@ -187,7 +188,7 @@ fn describe(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
+        let _ = write!(text, ": {s}");
         source = s.source();
     }
     text

@@ -1,6 +1,7 @@
 //! `route models --check`: a minimal live request to every model at once, through the
 //! pipeline, each recorded (command `check`) so that health follows.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -80,7 +81,7 @@ pub(super) fn live_check(
     let mut recorder = session.recorder(true);
     let group = new_request_id();
     for routed in &results {
-        let recorded = session.rows(
+        let ledger_rows = session.rows(
             &routed.attempts,
             &RecordAs {
                 command: "check",
@@ -88,7 +89,7 @@ pub(super) fn live_check(
                 ..RecordAs::default()
             },
         );
-        recorder.record(&recorded.rows);
+        recorder.record(&ledger_rows.rows);
     }
     if let Some(status) = session.cancelled() {
         return Ok(status);
@@ -114,7 +115,7 @@ pub(super) fn live_check(
         .collect();
     let failed = lines.iter().filter(|l| !l.ok).count();
     if json {
-        print_json(&ctx.printer, &lines)?;
+        print_json(ctx.printer, &lines)?;
     } else {
         let mut t = table::new(ctx.printer.stdout_tty, ctx.printer.width(ctx.env));
         t.set_header(["model", "provider/model", "result", "latency"]);
@@ -127,10 +128,10 @@ pub(super) fn live_check(
                     l.error_kind.map_or("unknown", ErrorKind::as_str)
                 );
                 if let Some(s) = l.http_status {
-                    r.push_str(&format!(" (HTTP {s})"));
+                    let _ = write!(r, " (HTTP {s})");
                 }
                 if let Some(m) = &l.message {
-                    r.push_str(&format!(": {}", shorten(m, 160)));
+                    let _ = write!(r, ": {}", shorten(m, 160));
                 }
                 r
             };

@@ -1,6 +1,7 @@
 //! `route models` without flags: the table of aliases and chain members with their
 //! prices, pins and health, and the same as JSON.
 
+use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -62,7 +63,7 @@ pub(super) fn list(
             })
             .collect();
         all.extend(chains.into_iter().map(RowJson::Chain));
-        print_json(&ctx.printer, &all)?;
+        print_json(ctx.printer, &all)?;
         return Ok(ExitStatus::Success);
     }
     if rows.is_empty() && chains.is_empty() {
@@ -107,7 +108,7 @@ pub(super) fn list(
         }
         keep_whole(&mut t, &[0, 1, 2, 4, 5, 7]);
         at_least(&mut t, &[(3, 10), (6, 14)]);
-        out.push_str(&format!("{t}\n"));
+        let _ = writeln!(out, "{t}");
     }
     if !chains.is_empty() {
         if !out.is_empty() {
@@ -123,7 +124,7 @@ pub(super) fn list(
             };
             t.add_row([name, c.strategy.to_owned(), c.members.join(" → ")]);
         }
-        out.push_str(&format!("{t}\n"));
+        let _ = writeln!(out, "{t}");
     }
     ctx.printer.out(&out)?;
     Ok(ExitStatus::Success)

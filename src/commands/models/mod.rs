@@ -200,7 +200,7 @@ fn report_problems(
     }
 }
 
-pub(super) fn print_json<T: Serialize>(printer: &Printer, value: &T) -> Result<(), Error> {
+pub(super) fn print_json<T: Serialize>(printer: Printer, value: &T) -> Result<(), Error> {
     let mut text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::failed(e.to_string()).caused_by(e))?;
     text.push('\n');
