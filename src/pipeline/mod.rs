@@ -381,3 +381,85 @@ pub fn new_request_id() -> String {
     let ms = crate::time::unix_ms(SystemTime::now());
     format!("{ms:013x}{r:08x}{:03x}", std::process::id() & 0xfff)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::ExitStatus;
+    use crate::money::Usd;
+
+    /// No data folder that exists: the built-in catalog, no ledger.
+    fn env(key: &str) -> Option<String> {
+        (key == crate::env::ROUTE_DATA_DIR).then(|| "/nonexistent/route-pipeline-test".into())
+    }
+
+    fn context() -> Context {
+        Context {
+            printer: Printer::detect(&env),
+            profile_flag: None,
+            env: &env,
+        }
+    }
+
+    const PROFILE: &str = "[providers.o]\nkind = \"openai\"\n\
+        [models.a]\nprovider = \"o\"\nmodel = \"gpt-4o\"\n\
+        [models.b]\nprovider = \"o\"\nmodel = \"m\"\n\
+        [chains.c]\nmodels = [\"b\", \"a\"]\n";
+
+    #[test]
+    fn a_fixed_plan_tries_every_member_in_order() {
+        // -- Setup
+        let ctx = context();
+        let profile = crate::profile::load::parse(std::path::Path::new("p.toml"), PROFILE).unwrap();
+        let session = Session::with_profile(&ctx, profile);
+        let resolved = session.resolve("c").unwrap();
+        // -- Exec
+        let plan = session.fixed_plan(&resolved.targets, 64);
+        // -- Check
+        let labels: Vec<&str> = plan
+            .order
+            .iter()
+            .map(|p| p.candidate.target.label.as_str())
+            .collect();
+        assert_eq!(labels, ["b", "a"]);
+        assert!(plan.order.iter().all(|p| p.max_tokens == Some(64)
+            && p.asked_max_tokens == Some(64)
+            && p.candidate.health == plan::Health::default()));
+        assert!(plan.skipped.is_empty() && !plan.forced);
+        // Nothing was sent: no runtime, no signal handler.
+        assert_eq!(session.cancelled(), None);
+    }
+
+    #[test]
+    fn nothing_to_try_is_a_budget_error_only_when_every_skip_is_the_budget() {
+        let ctx = context();
+        let profile = crate::profile::load::parse(std::path::Path::new("p.toml"), PROFILE).unwrap();
+        let session = Session::with_profile(&ctx, profile);
+        let mut plan = session.fixed_plan(&session.resolve("c").unwrap().targets, 64);
+        let budget = Skip::Budget {
+            cap: "daily",
+            worst: Usd::dollars(1),
+            left: Usd::ZERO,
+        };
+        plan.skipped = plan.order.drain(..).map(|p| (p, budget.clone())).collect();
+        let e = nothing_to_try(&plan);
+        assert_eq!(e.status(), ExitStatus::Budget);
+        assert!(
+            e.message.starts_with("no model can take this request (b: "),
+            "{}",
+            e.message
+        );
+        plan.skipped[1].1 = Skip::ContextWindow {
+            window: 10,
+            needed: 20,
+        };
+        assert_eq!(nothing_to_try(&plan).status(), ExitStatus::Usage);
+    }
+
+    #[test]
+    fn request_ids_are_24_hex_digits() {
+        let id = new_request_id();
+        assert_eq!(id.len(), 24);
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+    }
+}

@@ -481,3 +481,59 @@ pub fn random_source() -> impl FnMut() -> f64 {
         f
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plan::Candidate;
+
+    fn planned() -> Planned {
+        let profile = crate::profile::load::parse(
+            std::path::Path::new("p.toml"),
+            "[providers.o]\nkind = \"openai\"\n[models.a]\nprovider = \"o\"\nmodel = \"m\"\n",
+        )
+        .unwrap();
+        let target = crate::profile::reference::resolve(&profile, "a")
+            .unwrap()
+            .targets
+            .remove(0);
+        Planned {
+            candidate: Candidate {
+                target,
+                facts: plan::ModelFacts::default(),
+                health: plan::Health::default(),
+            },
+            max_tokens: None,
+            asked_max_tokens: None,
+            worst_case: None,
+        }
+    }
+
+    #[test]
+    fn an_attempt_names_its_planned_target_and_its_outcome() {
+        // -- Setup
+        let p = planned();
+        let mut a = Attempt::start(&p, 0, 1, 1, SystemTime::now());
+        // -- Check
+        assert_eq!((a.label(), a.provider(), a.model()), ("a", "o", "m"));
+        assert_eq!(a.target().health_key(), "o/m");
+        assert_eq!((a.reach, a.outcome()), (Reach::NotSent, Outcome::Ok));
+        a.reach = Reach::Sent;
+        a.result = Err(ProviderError::new(ErrorKind::Server, "boom"));
+        assert_eq!(a.outcome(), Outcome::Error);
+        a.reach = Reach::Printed;
+        assert!(a.printed());
+        assert_eq!(a.outcome(), Outcome::Incomplete);
+        a.result = Err(ProviderError::new(ErrorKind::Cancelled, "interrupted"));
+        assert_eq!(a.outcome(), Outcome::Cancelled);
+
+        let retry = cancelled_retry(&a);
+        assert_eq!(
+            (retry.number, retry.try_no, retry.index, retry.reach),
+            (2, 2, 0, Reach::NotSent)
+        );
+        assert!(std::ptr::eq(retry.planned, &raw const p));
+        assert_eq!(retry.outcome(), Outcome::Cancelled);
+        assert_eq!(retry.decision, Some(Decision::Stop));
+    }
+}

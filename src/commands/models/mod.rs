@@ -4,8 +4,8 @@
 //!
 //! The advice about a model (floating id, unknown price, retirement and successor) comes
 //! from [`crate::advice`], so that `route models`, `route init --check` and `route ask`
-//! say the same thing. One file per job: [`list`] the table and its JSON, [`check`] the
-//! live check, [`catalog`] the price catalog's listing and download.
+//! say the same thing. One file per job: `list` the table and its JSON, `check` the
+//! live check, `catalog` the price catalog's listing and download.
 
 mod catalog;
 mod check;
