@@ -35,6 +35,8 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let prompt = read_prompt(&args.prompt.prompt)?;
     let system = args.prompt.system.clone();
 
+    // The catalog before the ledger, so that their warnings keep their order.
+    let catalog = session.catalog();
     let mut recorder = session.recorder(!args.no_log && !args.dry_run);
     let now = SystemTime::now();
     let estimated = tokens::estimate_request(system.as_deref(), &prompt);
@@ -76,10 +78,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             command: "ask",
             chain: resolved.chain.as_deref(),
             tag: args.tag.as_deref(),
-            prompt: session
-                .profile
-                .store_text
-                .then_some(request.prompt.as_str()),
+            prompt: Some(&request.prompt),
             ..RecordAs::default()
         },
     );
@@ -94,7 +93,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
                 &printer,
                 ctx.data_dir().as_deref(),
                 answer.target(),
-                session.catalog(),
+                catalog,
             );
         }
     }

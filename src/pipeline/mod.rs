@@ -233,7 +233,7 @@ impl<'c> Session<'c> {
                 chain: how.chain,
                 tag: how.tag,
                 catalog_version: self.catalog().version(),
-                prompt: how.prompt,
+                prompt: how.prompt.filter(|_| self.profile.store_text),
             },
         );
         record::Rows { request_id, rows }

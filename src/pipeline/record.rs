@@ -106,7 +106,8 @@ pub struct RecordAs<'a> {
     pub group_id: Option<&'a str>,
     pub chain: Option<&'a str>,
     pub tag: Option<&'a str>,
-    /// The prompt, stored only when the profile says `store_text`.
+    /// The prompt, with the answers stored only when the profile says
+    /// `store_text`.
     pub prompt: Option<&'a str>,
 }
 

@@ -117,7 +117,6 @@ struct Shared<'a> {
     live: &'a LiveView,
     group_id: &'a str,
     tag: Option<&'a str>,
-    prompt: Option<&'a str>,
 }
 
 pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
@@ -149,6 +148,8 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         stream: true,
     };
 
+    // The catalog before the ledger, so that their warnings keep their order.
+    session.catalog();
     let recorder = session.recorder(!args.no_log);
     let now = SystemTime::now();
     let estimated = tokens::estimate_request(request.system.as_deref(), &request.prompt);
@@ -211,10 +212,6 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             live: &live,
             group_id: &group_id,
             tag: args.tag.as_deref(),
-            prompt: session
-                .profile
-                .store_text
-                .then_some(request.prompt.as_str()),
         };
         let shared = &shared;
         let jobs =
@@ -294,7 +291,7 @@ async fn run_model<'p>(
                 group_id: Some(shared.group_id),
                 chain: member.chain.as_deref(),
                 tag: shared.tag,
-                prompt: shared.prompt,
+                prompt: Some(&shared.request.prompt),
             },
         );
         // Written as each run ends, so that an interrupted comparison still
