@@ -173,10 +173,21 @@ struct ModelJson {
     chains: Vec<String>,
 }
 
+/// How a model has been doing, as the ledger tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum HealthStatus {
+    Ok,
+    CoolingDown,
+    RateLimited,
+    Failing,
+    /// Never used.
+    Unknown,
+}
+
 #[derive(Debug, Serialize)]
 struct HealthJson {
-    /// `ok`, `cooling_down`, `rate_limited`, `failing` or `unknown` (never used).
-    status: &'static str,
+    status: HealthStatus,
     /// The end of the cooldown or of the Retry-After wait.
     until: Option<String>,
     consecutive_failures: u32,
@@ -274,19 +285,19 @@ fn health(h: &Health, settings: &Settings, now: SystemTime) -> HealthJson {
         .map(|e| format!("{e} at {}", h.last_failure.map(short).unwrap_or_default()));
     let (status, until, text) = if let Some(until) = h.cooling_until(settings, now) {
         (
-            "cooling_down",
+            HealthStatus::CoolingDown,
             Some(until),
             format!("cooling down until {}", short(until)),
         )
     } else if let Some(until) = h.retry_after_until.filter(|u| *u > now) {
         (
-            "rate_limited",
+            HealthStatus::RateLimited,
             Some(until),
             format!("rate-limited until {}", short(until)),
         )
     } else if h.consecutive_failures > 0 {
         (
-            "failing",
+            HealthStatus::Failing,
             None,
             format!(
                 "{} failure{} in a row; last: {}",
@@ -300,9 +311,9 @@ fn health(h: &Health, settings: &Settings, now: SystemTime) -> HealthJson {
             Some(l) => format!("ok (last error: {l})"),
             None => "ok".to_owned(),
         };
-        ("ok", None, text)
+        (HealthStatus::Ok, None, text)
     } else {
-        ("unknown", None, "—".to_owned())
+        (HealthStatus::Unknown, None, "—".to_owned())
     };
     HealthJson {
         status,
@@ -408,14 +419,18 @@ mod tests {
             ..Health::default()
         };
         let h = health(&cooling, &s, now);
-        assert_eq!(h.status, "cooling_down");
+        assert_eq!(h.status, HealthStatus::CoolingDown);
         assert!(h.text.starts_with("cooling down until "), "{}", h.text);
         let fresh = health(&Health::default(), &s, now);
-        assert_eq!(fresh.status, "unknown");
+        assert_eq!(fresh.status, HealthStatus::Unknown);
         let ok = Health {
             median_latency: Some(Duration::from_millis(5)),
             ..Health::default()
         };
-        assert_eq!(health(&ok, &s, now).status, "ok");
+        assert_eq!(health(&ok, &s, now).status, HealthStatus::Ok);
+        assert_eq!(
+            serde_json::to_value(HealthStatus::RateLimited).unwrap(),
+            "rate_limited"
+        );
     }
 }
