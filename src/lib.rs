@@ -5,6 +5,7 @@
 //! benchmarks can reach the parsers, the router and the cost code directly.
 //! It makes no promise of a stable API.
 
+pub mod advice;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -14,6 +15,7 @@ pub mod exit;
 pub mod ledger;
 pub mod money;
 pub mod output;
+pub mod pipeline;
 pub mod profile;
 pub mod provider;
 pub mod router;
@@ -54,10 +56,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match commands::dispatch(cli, &ctx) {
         Ok(status) => status.into(),
         // A closed stdout: nothing to say, and nowhere to say it.
-        Err(e) if e.status == ExitStatus::Success => ExitStatus::Success.into(),
+        Err(e) if e.status() == ExitStatus::Success => ExitStatus::Success.into(),
         Err(e) => {
             ctx.printer.error(&e.to_string());
-            e.status.into()
+            e.status().into()
         }
     }
 }

@@ -1,52 +1,46 @@
-//! `route ask`: plan → router → answer streamed to stdout → summary on stderr
-//! (or one JSON object) → ledger.
+//! `route ask`: one prompt through the pipeline, the answer streamed to
+//! stdout, then a summary on stderr (or one JSON object) and the ledger.
 
-use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io;
 use std::time::SystemTime;
 
-use super::record::{Recorder, RowContext, rows};
-use super::{Context, facts, params, read_prompt, with_timeout};
+use super::{Context, params, read_prompt};
+use crate::advice;
 use crate::cli::AskArgs;
-use crate::error::Error;
+use crate::error::{self, Error};
 use crate::exit::ExitStatus;
 use crate::output::json::AskJson;
 use crate::output::{Answer, Printer, summary};
+use crate::pipeline::{RecordAs, Sender, Session, nothing_to_try, with_timeout};
 use crate::profile::reference::{self, Resolved};
-use crate::provider::types::{ChatRequest, Params};
-use crate::router::plan::{self, Candidate, Plan, PlanInput, Planned, Skip};
-use crate::router::{self, Attempt, Outcome, Reporter, Routed};
+use crate::provider::types::ChatRequest;
+use crate::router::plan::{Plan, Planned};
+use crate::router::{self, Attempt, Ending, Reach, Reporter, Routed};
 use crate::signal::Cancel;
-use crate::{catalog, tokens};
+use crate::tokens;
 
 pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let mut printer = ctx.printer;
     printer.quiet = args.quiet;
     printer.verbose = args.verbose;
-    let profile = ctx.load_profile()?;
+    let session = Session::open(ctx)?;
     let reference = match &args.model {
         Some(m) => m.as_str(),
-        None => reference::default_reference(&profile)?,
+        None => reference::default_reference(&session.profile)?,
     };
-    let resolved = reference::resolve(&profile, reference)?;
+    let resolved = session.resolve(reference)?;
     let settings = with_timeout(resolved.settings, args.prompt.timeout.as_deref())?;
     let params = params(&args.prompt)?;
     let prompt = read_prompt(&args.prompt.prompt)?;
     let system = args.prompt.system.clone();
 
-    let catalog = ctx.catalog();
-    let mut recorder = Recorder::open(ctx, !args.no_log && !args.dry_run);
+    // The catalog before the ledger, so that their warnings keep their order.
+    let catalog = session.catalog();
+    let mut recorder = session.recorder(!args.no_log && !args.dry_run);
     let now = SystemTime::now();
     let estimated = tokens::estimate_request(system.as_deref(), &prompt);
-    let plan = make_plan(
-        &resolved,
-        &catalog,
-        &recorder,
-        &params,
-        estimated,
-        &profile.budget,
-        now,
-    );
+    let plan = session.plan(&resolved, &recorder, &params, estimated, now);
 
     if args.dry_run {
         printer.out(&dry_run(&plan, &resolved))?;
@@ -71,46 +65,40 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         params,
         stream: !args.no_stream,
     };
-    let request_id = super::new_request_id();
-    let runtime = runtime()?;
-    let (routed, cancel_status) = runtime.block_on(async {
-        let cancel = Cancel::on_signals();
-        let router_request = router::Request {
-            base: &request,
-            settings: &settings,
-            env: ctx.env,
-            cancel: &cancel,
-            force_fail: &|_| false,
-        };
-        let mut reporter = AskReporter::new(printer, !args.json, &cancel);
-        let routed = router::run(&plan, &router_request, &mut reporter).await;
-        (routed, cancel.status())
-    });
+    let routed = session.send(async |send: Sender<'_>| {
+        let mut reporter = AskReporter::new(printer, !args.json, send.cancel);
+        send.route(&plan, &request, &settings, &mut reporter).await
+    })?;
 
-    let row_context = RowContext {
-        request_id: &request_id,
-        group_id: None,
-        command: "ask",
-        profile: profile.path.as_ref().map(|p| p.display().to_string()),
-        chain: resolved.chain.as_deref(),
-        tag: args.tag.as_deref(),
-        catalog_version: catalog.version(),
-        prompt: profile.store_text.then_some(request.prompt.as_str()),
-    };
-    recorder.record(&rows(&routed.attempts, &row_context));
+    let ledger_rows = session.rows(
+        &routed.attempts,
+        &RecordAs {
+            command: "ask",
+            chain: resolved.chain.as_deref(),
+            tag: args.tag.as_deref(),
+            prompt: Some(&request.prompt),
+            ..RecordAs::default()
+        },
+    );
+    recorder.record(&ledger_rows.rows);
 
     if let Some(answer) = routed.answer() {
-        warn_served_model(&printer, answer, &plan);
-    }
-    // A floating id or a snapshot retiring soon: advice at most once a day,
-    // and none under -q.
-    if !printer.quiet {
-        super::models::warn_model_once_a_day(ctx, &printer, &routed, &plan, &catalog);
+        warn_served_model(printer, answer);
+        // A floating id or a snapshot retiring soon: advice at most once a
+        // day, and none under -q.
+        if !printer.quiet {
+            advice::warn_model_once_a_day(
+                &printer,
+                ctx.data_dir().as_deref(),
+                answer.target(),
+                catalog,
+            );
+        }
     }
     if args.json {
-        if let Some(json) = AskJson::from_routed(&routed, &request_id) {
-            let mut text =
-                serde_json::to_string(&json).map_err(|e| Error::failed(e.to_string()))?;
+        if let Some(json) = AskJson::from_routed(&routed, &ledger_rows.request_id) {
+            let mut text = serde_json::to_string(&json)
+                .map_err(|e| Error::failed(e.to_string()).caused_by(e))?;
             text.push('\n');
             printer.out(&text)?;
         }
@@ -118,116 +106,36 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     if let Some(line) = summary::line(&routed) {
         printer.summary(&line);
     }
-    finish(&routed, cancel_status)
-}
-
-/// Builds the plan for a resolved reference.
-pub(super) fn make_plan(
-    resolved: &Resolved,
-    catalog: &catalog::Catalog,
-    recorder: &Recorder,
-    params: &Params,
-    estimated: u64,
-    budget: &crate::profile::Budget,
-    now: SystemTime,
-) -> Plan {
-    let keys: Vec<String> = resolved
-        .targets
-        .iter()
-        .map(crate::profile::Target::health_key)
-        .collect();
-    let mut health: HashMap<_, _> = recorder.health(&keys, now);
-    let candidates = resolved
-        .targets
-        .iter()
-        .map(|t| Candidate {
-            facts: facts(t, catalog).0,
-            health: health.remove(&t.health_key()).unwrap_or_default(),
-            target: t.clone(),
-        })
-        .collect();
-    let mut random = router::random_source();
-    plan::plan(PlanInput {
-        candidates,
-        strategy: resolved.strategy,
-        settings: &resolved.settings,
-        estimated_input_tokens: estimated,
-        max_tokens: params.max_tokens,
-        budget,
-        // Only the daily and monthly caps need what was spent; summing it is
-        // the dearest read of a large ledger, so it is skipped without them.
-        spent: if budget.daily.is_some() || budget.monthly.is_some() {
-            recorder.spent(now)
-        } else {
-            plan::Spent::default()
-        },
-        now,
-        random: &mut random,
-    })
-}
-
-/// The error when the plan leaves nothing to try.
-pub(super) fn nothing_to_try(plan: &Plan) -> Error {
-    let reasons: Vec<String> = plan
-        .skipped
-        .iter()
-        .map(|(p, s)| format!("{}: {s}", p.candidate.target.label))
-        .collect();
-    let all_budget = plan
-        .skipped
-        .iter()
-        .all(|(_, s)| matches!(s, Skip::Budget { .. }));
-    let message = format!("no model can take this request ({})", reasons.join("; "));
-    if all_budget && !plan.skipped.is_empty() {
-        Error::budget(message)
-    } else {
-        Error::usage_hint(
-            message,
-            Some(
-                "a shorter prompt, a smaller --max-tokens, or a model with a larger context window"
-                    .into(),
-            ),
-        )
-    }
-}
-
-/// A current-thread runtime: one request at a time needs no worker threads,
-/// and starting none keeps start-up short.
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::failed(format!("cannot start the async runtime: {e}")))
+    finish(&routed, session.cancelled())
 }
 
 /// The exit status of a routed request, with the error message when it failed.
-pub(super) fn finish(routed: &Routed, cancelled: Option<ExitStatus>) -> Result<ExitStatus, Error> {
-    match routed.outcome {
-        Outcome::Answered(_) => Ok(ExitStatus::Success),
-        Outcome::Cancelled => Ok(cancelled.unwrap_or(ExitStatus::Interrupted)),
-        Outcome::Failed => {
+fn finish(routed: &Routed<'_>, cancelled: Option<ExitStatus>) -> Result<ExitStatus, Error> {
+    match routed.ending {
+        Ending::Answered(_) => Ok(ExitStatus::Success),
+        Ending::Cancelled => Ok(cancelled.unwrap_or(ExitStatus::Interrupted)),
+        Ending::Failed => {
             let detail: Vec<String> = routed
                 .attempts
                 .iter()
                 .map(|a| {
                     format!(
                         "{} ({})",
-                        a.label,
+                        a.label(),
                         a.error().map_or_else(String::new, ToString::to_string)
                     )
                 })
                 .collect();
             let detail = detail.join("; ");
-            if routed.attempts.iter().any(|a| a.printed) {
-                return Err(Error {
-                    status: ExitStatus::Incomplete,
-                    message: format!(
-                        "the answer was started but no model could complete it: {detail}"
-                    ),
-                    hint: None,
-                });
+            if routed.attempts.iter().any(Attempt::printed) {
+                return Err(Error::new(
+                    error::Kind::Incomplete,
+                    format!("the answer was started but no model could complete it: {detail}"),
+                ));
             }
-            if !routed.attempts.is_empty() && routed.attempts.iter().all(|a| a.setup_error) {
+            if !routed.attempts.is_empty()
+                && routed.attempts.iter().all(|a| a.reach == Reach::NoKey)
+            {
                 return Err(Error::usage(
                     routed
                         .attempts
@@ -251,18 +159,16 @@ pub(super) fn finish(routed: &Routed, cancelled: Option<ExitStatus>) -> Result<E
     }
 }
 
-fn warn_served_model(printer: &Printer, answer: &Attempt, plan: &Plan) {
+fn warn_served_model(printer: Printer, answer: &Attempt<'_>) {
     let Some(served) = &answer.served_model else {
         return;
     };
-    let deployment = plan
-        .order
-        .get(answer.index)
-        .is_some_and(|p| p.candidate.target.provider.kind.model_is_deployment());
-    if served != &answer.model && !deployment {
+    let deployment = answer.target().provider.kind.model_is_deployment();
+    if served != answer.model() && !deployment {
         printer.warn(&format!(
             "{} asked for `{}` but `{served}` answered (a floating id moved; pin the snapshot to keep answers stable)",
-            answer.label, answer.model
+            answer.label(),
+            answer.model()
         ));
     }
 }
@@ -291,13 +197,13 @@ fn dry_run(plan: &Plan, resolved: &Resolved) -> String {
         )
     };
     for (i, p) in plan.order.iter().enumerate() {
-        out.push_str(&format!("  {}. {}\n", i + 1, line(p)));
+        let _ = writeln!(out, "  {}. {}", i + 1, line(p));
     }
     if plan.forced {
         out.push_str("  (every model is cooling down or rate-limited: all are tried anyway)\n");
     }
     for (p, skip) in &plan.skipped {
-        out.push_str(&format!("  skipped: {} — {skip}\n", line(p)));
+        let _ = writeln!(out, "  skipped: {} — {skip}", line(p));
     }
     if plan.order.is_empty() {
         out.push_str("  nothing would be sent\n");
@@ -365,7 +271,7 @@ impl Reporter for AskReporter<'_> {
         self.write_pending();
     }
 
-    fn attempt_finished(&mut self, attempt: &Attempt, next: Option<&str>) {
+    fn attempt_finished(&mut self, attempt: &Attempt<'_>, next: Option<&str>) {
         // Text held back when the attempt was cut off (Ctrl-C) goes out first.
         self.write_pending();
         // End the answer's last line before anything else reaches the terminal.
@@ -390,7 +296,9 @@ impl Reporter for AskReporter<'_> {
         }
         self.printer.detail(&summary::attempt_line(attempt, next));
         if let Err(e) = &attempt.result {
-            if attempt.printed && self.to_stdout && e.kind != crate::provider::ErrorKind::Cancelled
+            if attempt.printed()
+                && self.to_stdout
+                && e.kind != crate::provider::ErrorKind::Cancelled
             {
                 if self.last_byte != Some(b'\n') {
                     self.write("\n");
@@ -402,7 +310,7 @@ impl Reporter for AskReporter<'_> {
                 );
                 self.printer.warn(&format!(
                     "{} broke off after part of its answer ({}); {then}",
-                    attempt.label,
+                    attempt.label(),
                     summary::short_error(attempt)
                 ));
             }

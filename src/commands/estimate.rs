@@ -1,12 +1,13 @@
 //! `route cost estimate`: what a prompt would cost on each model, counted
 //! before anything is sent.
 
-use super::{Context, facts, read_prompt};
+use super::{Context, read_prompt};
 use crate::cli::EstimateArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::money::Usd;
 use crate::output::table;
+use crate::pipeline::facts;
 use crate::profile::reference;
 use crate::provider::types::Usage;
 use crate::tokens::{self, Method};

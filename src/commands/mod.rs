@@ -1,6 +1,6 @@
 //! One file per subcommand; [`dispatch`] is a flat table that does no work.
-//! The helpers below are the steps several commands share: reading the
-//! prompt, parsing `-o`, loading the profile, and looking up model facts.
+//! The helpers below read what the user typed for a request: the prompt and
+//! `-o`. Sending it is [`crate::pipeline`]'s job.
 
 pub mod ask;
 pub mod compare;
@@ -10,56 +10,15 @@ pub mod drill;
 pub mod estimate;
 pub mod init;
 pub mod models;
-mod record;
 
 use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
-use std::time::Duration;
 
-use crate::catalog::{self, Catalog, Pricing};
+pub use crate::pipeline::Context;
+
 use crate::cli::{Cli, Command, PromptArgs};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::money::Price;
-use crate::output::Printer;
-use crate::profile::{self, Profile, Settings, Target};
 use crate::provider::types::Params;
-use crate::router::plan::ModelFacts;
-
-/// What every command may need, decided once at start-up.
-pub struct Context {
-    pub printer: Printer,
-    pub profile_flag: Option<PathBuf>,
-    pub env: &'static dyn Fn(&str) -> Option<String>,
-}
-
-impl Context {
-    pub fn load_profile(&self) -> Result<Profile, Error> {
-        profile::load(&profile::LoadOptions {
-            flag: self.profile_flag.as_deref(),
-            env: self.env,
-        })
-    }
-
-    /// The folder of the ledger and the catalog cache.
-    pub fn data_dir(&self) -> Option<PathBuf> {
-        crate::ledger::data_dir(self.env)
-    }
-
-    /// The price catalog: the downloaded one when usable, else the built-in.
-    pub fn catalog(&self) -> std::sync::Arc<Catalog> {
-        match self.data_dir() {
-            Some(dir) => {
-                let loaded = catalog::load(&dir);
-                if let Some(w) = &loaded.warning {
-                    self.printer.warn(w);
-                }
-                loaded.catalog
-            }
-            None => catalog::builtin(),
-        }
-    }
-}
 
 pub fn dispatch(cli: Cli, ctx: &Context) -> Result<ExitStatus, Error> {
     match cli.command {
@@ -87,12 +46,13 @@ pub fn read_prompt(words: &[String]) -> Result<String, Error> {
         stdin
             .lock()
             .read_to_end(&mut bytes)
-            .map_err(|e| Error::usage(format!("cannot read stdin: {e}")))?;
+            .map_err(|e| Error::usage(format!("cannot read stdin: {e}")).caused_by(e))?;
         String::from_utf8(bytes).map_err(|e| {
             Error::usage(format!(
                 "stdin is not UTF-8 text (invalid byte at offset {})",
                 e.utf8_error().valid_up_to()
             ))
+            .caused_by(e)
         })?
     };
     let words = words.join(" ");
@@ -137,65 +97,4 @@ pub fn params(args: &PromptArgs) -> Result<Params, Error> {
         p.max_tokens = Some(n);
     }
     Ok(p)
-}
-
-/// Applies `--timeout` to every timeout of the settings.
-pub fn with_timeout(mut settings: Settings, timeout: Option<&str>) -> Result<Settings, Error> {
-    if let Some(t) = timeout {
-        let d = profile::duration::parse(t).map_err(|e| Error::usage(format!("--timeout: {e}")))?;
-        if d == Duration::ZERO {
-            return Err(Error::usage("--timeout must be more than 0"));
-        }
-        settings.connect_timeout = settings.connect_timeout.min(d);
-        settings.first_token_timeout = d;
-        settings.idle_timeout = d;
-        settings.request_timeout = d;
-    }
-    Ok(settings)
-}
-
-/// What the catalog knows about a target, with the profile's overrides on top.
-pub fn facts(target: &Target, catalog: &Catalog) -> (ModelFacts, Option<String>) {
-    let kind = target.provider.kind;
-    let info = catalog.lookup(kind.as_str(), &target.provider.name, &target.model);
-    let o = &target.overrides;
-    let mut pricing: Option<Pricing> = info.and_then(|i| i.pricing);
-    if let (Some(input), Some(output)) = (o.input_cost, o.output_cost) {
-        let (Some(input), Some(output)) = (Price::per_million(input), Price::per_million(output))
-        else {
-            return (ModelFacts::default(), None);
-        };
-        pricing = Some(Pricing::flat(input, output));
-    } else if let Some(p) = pricing.as_mut() {
-        if let Some(i) = o.input_cost.and_then(Price::per_million) {
-            p.input = i;
-        }
-        if let Some(out) = o.output_cost.and_then(Price::per_million) {
-            p.output = out;
-        }
-    }
-    if let (Some(p), Some(c)) = (
-        pricing.as_mut(),
-        o.cached_input_cost.and_then(Price::per_million),
-    ) {
-        p.cache_read = Some(c);
-    }
-    let facts = ModelFacts {
-        context_window: o.context_window.or(info.and_then(|i| i.context_window)),
-        max_output_tokens: o
-            .max_output_tokens
-            .or(info.and_then(|i| i.max_output_tokens)),
-        pricing,
-        local: kind.is_local(),
-    };
-    (facts, info.and_then(|i| i.deprecation_date.clone()))
-}
-
-/// A fresh id for a request: time and randomness, 24 hex digits.
-pub fn new_request_id() -> String {
-    let mut random = crate::router::random_source();
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let r = (random() * f64::from(u32::MAX)) as u32;
-    let ms = crate::time::unix_ms(std::time::SystemTime::now());
-    format!("{ms:013x}{r:08x}{:03x}", std::process::id() & 0xfff)
 }

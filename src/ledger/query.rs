@@ -6,8 +6,8 @@
 //! plus the raw attempts of the one partial slot at the start of a `--since`
 //! range; with no `--since`, from `dim_totals` (the same sums per combination
 //! over all time), except for `--by day`. So `route cost --by model` sums a few
-//! rows however many attempts there are, and every sum is done by SQLite over integer
-//! picodollars. Local dates and times come from SQLite's `localtime` modifier
+//! rows however many attempts there are, and every sum is done by `SQLite` over integer
+//! picodollars. Local dates and times come from `SQLite`'s `localtime` modifier
 //! (which follows `TZ`), so `route` needs no time-zone database of its own.
 //!
 //! Each request counts once per group: the per-row flags say which row is the
@@ -26,6 +26,8 @@ use rusqlite::{Connection, params};
 
 use super::{Ledger, LedgerError, SLOT_MS};
 use crate::money::Usd;
+use crate::provider::ErrorKind;
+use crate::router::Outcome;
 use crate::time::{from_unix_ms, unix_ms};
 
 /// Which attempts to read and how many results to return.
@@ -42,7 +44,7 @@ impl Filter {
         self.since.map_or(i64::MIN, unix_ms)
     }
 
-    /// SQLite reads a negative LIMIT as "no limit".
+    /// `SQLite` reads a negative LIMIT as "no limit".
     fn limit(&self) -> i64 {
         self.limit
             .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
@@ -114,8 +116,8 @@ pub struct RequestRow {
     pub provider: String,
     pub model: String,
     pub served_model: Option<String>,
-    pub outcome: String,
-    pub error_kind: Option<String>,
+    pub outcome: Outcome,
+    pub error_kind: Option<ErrorKind>,
     pub http_status: Option<u16>,
     pub latency_ms: u64,
     // Over all attempts:
@@ -339,7 +341,7 @@ impl Ledger {
 /// Picks the newest first attempts through `attempts_at`, then reads only
 /// those requests' attempts through `attempts_request` (CROSS JOIN fixes that
 /// order), so `--limit 20` stays cheap on any size of ledger. With a single
-/// `MAX()` in the query, SQLite takes the bare columns from the row that has
+/// `MAX()` in the query, `SQLite` takes the bare columns from the row that has
 /// the maximum: the final attempt (<https://sqlite.org/lang_select.html#bare_columns_in_an_aggregate_query>).
 /// The MODEL flag marks each request's first row per model, so its sum is the
 /// number of models tried.
@@ -360,7 +362,7 @@ FROM firsts AS f CROSS JOIN attempts AS a ON a.request_id = f.request_id
 GROUP BY f.at, f.request_id
 ORDER BY f.at DESC, f.request_id";
 
-/// Runs a date computation on a throw-away in-memory SQLite, so that callers
+/// Runs a date computation on a throw-away in-memory `SQLite`, so that callers
 /// without a ledger file get the same local-time rules as the ledger's queries.
 fn scratch<T>(f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Option<T> {
     Connection::open_in_memory().and_then(|c| f(&c)).ok()
@@ -369,7 +371,7 @@ fn scratch<T>(f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Option<T> {
 /// The start of a local date `YYYY-MM-DD` (local midnight); `None` when it is
 /// not a valid date.
 pub fn local_midnight(date: &str) -> Option<SystemTime> {
-    // Validates the shape and the calendar (no 2026-02-30) before SQLite sees it.
+    // Validates the shape and the calendar (no 2026-02-30) before `SQLite` sees it.
     crate::time::parse_date(date)?;
     let secs: i64 = scratch(|c| {
         c.query_row(
@@ -420,34 +422,40 @@ mod tests {
         let (dir, mut ledger) = temp_ledger();
         let now = noon();
         let mut rows = vec![
-            row("r1", 1, now - 10_000, "openai/gpt", "error"),
+            row("r1", 1, now - 10_000, "openai/gpt", Outcome::Error),
             used(
-                row("r1", 2, now - 9_000, "anthropic/sonnet", "ok"),
+                row("r1", 2, now - 9_000, "anthropic/sonnet", Outcome::Ok),
                 100,
                 50,
                 Some(10),
             ),
             used(
-                row("r2", 1, now - 8_000, "anthropic/sonnet", "ok"),
+                row("r2", 1, now - 8_000, "anthropic/sonnet", Outcome::Ok),
                 10,
                 5,
                 Some(2),
             ),
             used(
-                row("r3", 1, now - 7_000, "ollama/llama", "ok"),
+                row("r3", 1, now - 7_000, "ollama/llama", Outcome::Ok),
                 20,
                 10,
                 None,
             ),
-            row("r4", 1, now - 6_000, "openai/gpt", "error"),
+            row("r4", 1, now - 6_000, "openai/gpt", Outcome::Error),
             used(
-                row("r4", 2, now - 5_000, "anthropic/sonnet", "incomplete"),
+                row(
+                    "r4",
+                    2,
+                    now - 5_000,
+                    "anthropic/sonnet",
+                    Outcome::Incomplete,
+                ),
                 30,
                 3,
                 Some(1),
             ),
             used(
-                row("r5", 1, now - 40 * 86_400_000, "openrouter/x", "ok"),
+                row("r5", 1, now - 40 * 86_400_000, "openrouter/x", Outcome::Ok),
                 1,
                 1,
                 Some(40),
@@ -598,7 +606,7 @@ mod tests {
             (r1.provider.as_str(), r1.model.as_str()),
             ("anthropic", "sonnet")
         );
-        assert_eq!(r1.outcome, "ok");
+        assert_eq!(r1.outcome, Outcome::Ok);
         assert_eq!((r1.attempts, r1.fallbacks), (2, 1));
         assert_eq!((r1.input_tokens, r1.output_tokens), (Some(100), Some(50)));
         assert_eq!(r1.cost, Some(usd(10)));
@@ -606,8 +614,8 @@ mod tests {
         assert_eq!(r1.local_time.len(), "2026-11-15 12:00".len());
 
         let r4 = &rows[0];
-        assert_eq!((r4.outcome.as_str(), r4.fallbacks), ("incomplete", 1));
-        assert_eq!(r4.error_kind.as_deref(), Some("server"));
+        assert_eq!((r4.outcome, r4.fallbacks), (Outcome::Incomplete, 1));
+        assert_eq!(r4.error_kind, Some(ErrorKind::Server));
         assert_eq!(rows[1].cost, None, "unknown price");
         assert_eq!(rows[4].cost, Some(usd(50)), "the provider's figure");
 
@@ -635,8 +643,8 @@ mod tests {
         let now = noon();
         ledger
             .record(&[
-                row("a", 1, now, "p/m", "error"),
-                row("b", 1, now, "p/m", "cancelled"),
+                row("a", 1, now, "p/m", Outcome::Error),
+                row("b", 1, now, "p/m", Outcome::Cancelled),
             ])
             .unwrap();
         let t = ledger.totals(&Filter::default()).unwrap();
@@ -785,7 +793,7 @@ mod bench {
             let key = keys[usize::try_from(request).unwrap() % keys.len()];
             let id = format!("{request:024x}");
             if request % 3 == 0 {
-                batch.push(row(&id, 1, at, keys[0], "error"));
+                batch.push(row(&id, 1, at, keys[0], Outcome::Error));
                 n += 1;
             }
             let mut ok = row(
@@ -793,7 +801,7 @@ mod bench {
                 if request % 3 == 0 { 2 } else { 1 },
                 at + 100,
                 key,
-                "ok",
+                Outcome::Ok,
             );
             ok.input_tokens = Some(1000);
             ok.output_tokens = Some(200);
@@ -859,7 +867,7 @@ mod bench {
         });
         let mut inserts = Duration::ZERO;
         for i in 0..100 {
-            let r = row(&format!("new{i}"), 1, now, "openai/gpt-4o", "ok");
+            let r = row(&format!("new{i}"), 1, now, "openai/gpt-4o", Outcome::Ok);
             let start = Instant::now();
             ledger.record(&[r]).unwrap();
             inserts += start.elapsed();

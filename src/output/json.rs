@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::router::{Attempt, Routed};
+use crate::provider::ErrorKind;
+use crate::router::{Attempt, Outcome, Routed};
 
 #[derive(Debug, Serialize)]
 pub struct AskJson {
@@ -14,7 +15,7 @@ pub struct AskJson {
     pub served_model: Option<String>,
     pub usage: UsageJson,
     pub cost_usd: Option<f64>,
-    /// The provider's own figure (OpenRouter), when it reported one.
+    /// The provider's own figure (`OpenRouter`), when it reported one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider_cost_usd: Option<f64>,
     pub latency_ms: u64,
@@ -46,9 +47,9 @@ fn is_zero(n: &u64) -> bool {
 pub struct AttemptJson {
     pub model: String,
     pub provider: String,
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_kind: Option<&'static str>,
+    pub error_kind: Option<ErrorKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,13 +58,13 @@ pub struct AttemptJson {
 }
 
 impl AttemptJson {
-    pub fn from_attempt(a: &Attempt) -> Self {
+    pub fn from_attempt(a: &Attempt<'_>) -> Self {
         let error = a.error();
         AttemptJson {
-            model: a.label.clone(),
-            provider: a.provider.clone(),
+            model: a.label().to_owned(),
+            provider: a.provider().to_owned(),
             outcome: a.outcome(),
-            error_kind: error.map(|e| e.kind.as_str()),
+            error_kind: error.map(|e| e.kind),
             http_status: error.and_then(|e| e.status),
             error: error.map(|e| e.message.clone()),
             latency_ms: millis(a.latency),
@@ -79,15 +80,15 @@ pub fn millis(d: std::time::Duration) -> u64 {
 impl AskJson {
     /// The JSON for a routed request. `last` is the attempt whose figures
     /// stand for the request when none answered.
-    pub fn from_routed(routed: &Routed, request_id: &str) -> Option<AskJson> {
+    pub fn from_routed(routed: &Routed<'_>, request_id: &str) -> Option<AskJson> {
         let answer = routed.answer();
         let shown = answer.or_else(|| routed.attempts.last())?;
         let usage = shown.usage.unwrap_or_default();
         Some(AskJson {
             text: answer.map(|a| a.text.clone()).unwrap_or_default(),
-            model: shown.label.clone(),
-            provider: shown.provider.clone(),
-            provider_model: shown.model.clone(),
+            model: shown.label().to_owned(),
+            provider: shown.provider().to_owned(),
+            provider_model: shown.model().to_owned(),
             served_model: shown.served_model.clone(),
             usage: UsageJson {
                 input_tokens: usage.input_tokens,

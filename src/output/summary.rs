@@ -23,11 +23,11 @@ pub fn cost(c: Option<Usd>) -> String {
 }
 
 /// `model · provider · served model · time · tokens · cost · fallback`.
-pub fn line(routed: &Routed) -> Option<String> {
+pub fn line(routed: &Routed<'_>) -> Option<String> {
     let a = routed.answer()?;
-    let mut parts = vec![a.label.clone(), a.provider.clone()];
-    let served = a.served_model.as_deref().unwrap_or(&a.model);
-    if served != a.label {
+    let mut parts = vec![a.label().to_owned(), a.provider().to_owned()];
+    let served = a.served_model.as_deref().unwrap_or(a.model());
+    if served != a.label() {
         parts.push(served.to_owned());
     }
     let total: Duration = routed.attempts.iter().map(|a| a.latency).sum();
@@ -47,7 +47,7 @@ pub fn line(routed: &Routed) -> Option<String> {
         .attempts
         .iter()
         .filter(|x| x.result.is_err())
-        .map(|x| format!("{} ({})", x.label, short_error(x)))
+        .map(|x| format!("{} ({})", x.label(), short_error(x)))
         .collect();
     if !failed.is_empty() {
         parts.push(format!("after {}", failed.join(", ")));
@@ -56,7 +56,7 @@ pub fn line(routed: &Routed) -> Option<String> {
 }
 
 /// `server, HTTP 500` / `timeout` / `connect`.
-pub fn short_error(a: &Attempt) -> String {
+pub fn short_error(a: &Attempt<'_>) -> String {
     match a.error() {
         None => "ok".into(),
         Some(e) => match e.status {
@@ -67,10 +67,13 @@ pub fn short_error(a: &Attempt) -> String {
 }
 
 /// The `-v` line for one attempt: what happened and what the router does next.
-pub fn attempt_line(a: &Attempt, next: Option<&str>) -> String {
+pub fn attempt_line(a: &Attempt<'_>, next: Option<&str>) -> String {
     let mut line = format!(
         "route: attempt {} · {} · {}/{} · ",
-        a.number, a.label, a.provider, a.model
+        a.number,
+        a.label(),
+        a.provider(),
+        a.model()
     );
     // Writing to a String cannot fail.
     match a.error() {

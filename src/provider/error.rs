@@ -6,8 +6,10 @@ use std::fmt;
 use std::time::Duration;
 
 /// What went wrong, as the router needs to know it. The names are the ones
-/// `--json` and the ledger show (`error_kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// `--json` and the ledger show (`error_kind`); [`ErrorKind::as_str`] is the
+/// one spelling of them, which serde and the ledger's column both use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum ErrorKind {
     /// Connection refused, DNS failure, TLS failure: nothing reached the provider.
     Connect,
@@ -36,6 +38,27 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in the order of the contract's table.
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::Connect,
+        ErrorKind::Timeout,
+        ErrorKind::Auth,
+        ErrorKind::RateLimit,
+        ErrorKind::Server,
+        ErrorKind::Overloaded,
+        ErrorKind::ContextLength,
+        ErrorKind::ContentPolicy,
+        ErrorKind::BadRequest,
+        ErrorKind::InvalidResponse,
+        ErrorKind::Incomplete,
+        ErrorKind::Cancelled,
+    ];
+
+    /// The kind of a name [`ErrorKind::as_str`] gives.
+    pub fn parse(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Connect => "connect",
@@ -64,6 +87,20 @@ impl ErrorKind {
             500..=599 => ErrorKind::Server,
             _ => ErrorKind::BadRequest,
         }
+    }
+}
+
+impl From<ErrorKind> for &'static str {
+    fn from(kind: ErrorKind) -> Self {
+        kind.as_str()
+    }
+}
+
+impl TryFrom<String> for ErrorKind {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        ErrorKind::parse(&name).ok_or_else(|| format!("unknown error kind `{name}`"))
     }
 }
 

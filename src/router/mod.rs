@@ -5,8 +5,11 @@
 //! and attempt results go to a [`Reporter`]; the command decides what to print
 //! and what to record.
 
+mod outcome;
 pub mod plan;
 pub mod rules;
+
+pub use outcome::Outcome;
 
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant, SystemTime};
@@ -15,7 +18,7 @@ use plan::{Plan, Planned};
 use rules::{AttemptState, Decision};
 
 use crate::money::Usd;
-use crate::profile::Settings;
+use crate::profile::{Settings, Target};
 use crate::provider::http::{self, Timeouts};
 use crate::provider::types::{ChatRequest, FinishReason, Params, StreamEvent, Usage};
 use crate::provider::{Call, Endpoint, ErrorKind, ProviderError};
@@ -23,34 +26,27 @@ use crate::signal::Cancel;
 
 /// One request sent to one model, and how it ended.
 #[derive(Debug, Clone)]
-pub struct Attempt {
+pub struct Attempt<'p> {
+    /// The model of the plan it was sent to.
+    pub planned: &'p Planned,
     /// 1-based count across the whole request.
     pub number: u32,
     /// Position of the model in the plan.
     pub index: usize,
     /// 1 for the first try on this model, 2 for its first retry, …
     pub try_no: u32,
-    pub label: String,
-    pub alias: Option<String>,
-    pub provider: String,
-    pub model: String,
-    pub health_key: String,
     pub started: SystemTime,
     pub latency: Duration,
     pub ttft: Option<Duration>,
     pub result: Result<(), ProviderError>,
-    /// The key could not be resolved: a setup problem, nothing was sent.
-    pub setup_error: bool,
-    /// Made to fail by `route drill`: nothing was sent, nothing is recorded.
-    pub forced: bool,
+    /// How far it got.
+    pub reach: Reach,
     pub usage: Option<Usage>,
     pub served_model: Option<String>,
     pub provider_cost: Option<f64>,
     pub finish: Option<FinishReason>,
     /// Our figure; `None` when the price is unknown.
     pub cost: Option<Usd>,
-    /// Answer text was shown before the attempt ended.
-    pub printed: bool,
     /// The text this attempt produced (complete only when it succeeded).
     pub text: String,
     /// The router's decision after a failure.
@@ -59,48 +55,83 @@ pub struct Attempt {
     pub retry_after_until: Option<SystemTime>,
 }
 
-impl Attempt {
-    /// An attempt at `target` that has not produced anything yet.
+/// How far an attempt got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Nothing was sent: the request could not be built, or the retry was
+    /// cancelled before it went out.
+    NotSent,
+    /// Made to fail by `route drill`: nothing was sent, nothing is recorded.
+    Forced,
+    /// The key could not be resolved: a setup problem, nothing was sent.
+    NoKey,
+    /// Sent; no answer text was shown.
+    Sent,
+    /// Answer text was shown before the attempt ended.
+    Printed,
+}
+
+impl<'p> Attempt<'p> {
+    /// An attempt at `planned` that has not produced anything yet.
     fn start(
-        target: &crate::profile::Target,
+        planned: &'p Planned,
         index: usize,
         number: u32,
         try_no: u32,
         started: SystemTime,
-    ) -> Attempt {
+    ) -> Attempt<'p> {
         Attempt {
+            planned,
             number,
             index,
             try_no,
-            label: target.label.clone(),
-            alias: target.alias.clone(),
-            provider: target.provider.name.clone(),
-            model: target.model.clone(),
-            health_key: target.health_key(),
             started,
             latency: Duration::ZERO,
             ttft: None,
             result: Ok(()),
-            setup_error: false,
-            forced: false,
+            reach: Reach::NotSent,
             usage: None,
             served_model: None,
             provider_cost: None,
             finish: None,
             cost: None,
-            printed: false,
             text: String::new(),
             decision: None,
             retry_after_until: None,
         }
     }
 
-    pub fn outcome(&self) -> &'static str {
+    /// The model it was sent to.
+    pub fn target(&self) -> &'p Target {
+        &self.planned.candidate.target
+    }
+
+    /// How the user named the model: the alias, or `provider/model`.
+    pub fn label(&self) -> &'p str {
+        &self.target().label
+    }
+
+    /// The provider's name in the profile.
+    pub fn provider(&self) -> &'p str {
+        &self.target().provider.name
+    }
+
+    /// The model id requested.
+    pub fn model(&self) -> &'p str {
+        &self.target().model
+    }
+
+    /// Answer text was shown before the attempt ended.
+    pub fn printed(&self) -> bool {
+        self.reach == Reach::Printed
+    }
+
+    pub fn outcome(&self) -> Outcome {
         match &self.result {
-            Ok(()) => "ok",
-            Err(e) if e.kind == ErrorKind::Cancelled => "cancelled",
-            Err(e) if e.kind == ErrorKind::Incomplete || self.printed => "incomplete",
-            Err(_) => "error",
+            Ok(()) => Outcome::Ok,
+            Err(e) if e.kind == ErrorKind::Cancelled => Outcome::Cancelled,
+            Err(e) if e.kind == ErrorKind::Incomplete || self.printed() => Outcome::Incomplete,
+            Err(_) => Outcome::Error,
         }
     }
 
@@ -111,7 +142,7 @@ impl Attempt {
 
 /// How the request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Ending {
     /// The attempt at this position of `attempts` answered.
     Answered(usize),
     /// Every model failed, or the router stopped on a request error.
@@ -132,9 +163,9 @@ pub trait Reporter {
     /// per burst, not once per token.
     fn flush(&mut self) {}
     /// An attempt ended; `next` names the model tried next, if any.
-    fn attempt_finished(&mut self, _attempt: &Attempt, _next: Option<&str>) {}
+    fn attempt_finished(&mut self, _attempt: &Attempt<'_>, _next: Option<&str>) {}
     /// The router is about to wait before retrying.
-    fn waiting(&mut self, _attempt: &Attempt, _wait: Duration) {}
+    fn waiting(&mut self, _attempt: &Attempt<'_>, _wait: Duration) {}
 }
 
 /// Everything the router needs besides the plan.
@@ -150,24 +181,24 @@ pub struct Request<'a> {
 }
 
 /// The result of a routed request.
-pub struct Routed {
-    pub attempts: Vec<Attempt>,
-    pub outcome: Outcome,
+pub struct Routed<'p> {
+    pub attempts: Vec<Attempt<'p>>,
+    pub ending: Ending,
 }
 
-impl Routed {
+impl<'p> Routed<'p> {
     /// The answering attempt.
-    pub fn answer(&self) -> Option<&Attempt> {
-        match self.outcome {
-            Outcome::Answered(i) => self.attempts.get(i),
+    pub fn answer(&self) -> Option<&Attempt<'p>> {
+        match self.ending {
+            Ending::Answered(i) => self.attempts.get(i),
             _ => None,
         }
     }
 }
 
 /// Runs the plan.
-pub async fn run(plan: &Plan, req: &Request<'_>, reporter: &mut dyn Reporter) -> Routed {
-    let mut attempts: Vec<Attempt> = Vec::new();
+pub async fn run<'p>(plan: &'p Plan, req: &Request<'_>, reporter: &mut dyn Reporter) -> Routed<'p> {
+    let mut attempts: Vec<Attempt<'p>> = Vec::new();
     let mut random = random_source();
     let mut skip_window_up_to: Option<u64> = None;
     let count = plan.order.len();
@@ -195,7 +226,7 @@ pub async fn run(plan: &Plan, req: &Request<'_>, reporter: &mut dyn Reporter) ->
                 reporter.attempt_finished(&attempt, None);
                 attempts.push(attempt);
                 return Routed {
-                    outcome: Outcome::Answered(attempts.len() - 1),
+                    ending: Ending::Answered(attempts.len() - 1),
                     attempts,
                 };
             };
@@ -205,7 +236,7 @@ pub async fn run(plan: &Plan, req: &Request<'_>, reporter: &mut dyn Reporter) ->
                 let state = AttemptState {
                     tries: try_no,
                     another_model: another,
-                    printed: attempt.printed,
+                    printed: attempt.printed(),
                 };
                 rules::decide(error, state, req.settings, random())
             };
@@ -229,16 +260,13 @@ pub async fn run(plan: &Plan, req: &Request<'_>, reporter: &mut dyn Reporter) ->
                         // was due is recorded as cancelled (nothing was sent),
                         // so that the request ends `cancelled` in the ledger
                         // like any interrupted request (issue 9).
-                        if let Some(retry) = attempts
-                            .last()
-                            .map(|a| cancelled_retry(a, &planned.candidate.target))
-                        {
+                        if let Some(retry) = attempts.last().map(cancelled_retry) {
                             reporter.attempt_finished(&retry, None);
                             attempts.push(retry);
                         }
                         return Routed {
                             attempts,
-                            outcome: Outcome::Cancelled,
+                            ending: Ending::Cancelled,
                         };
                     }
                 }
@@ -253,12 +281,12 @@ pub async fn run(plan: &Plan, req: &Request<'_>, reporter: &mut dyn Reporter) ->
                 }
                 Decision::Stop => {
                     attempts.push(attempt);
-                    let outcome = if cancelled {
-                        Outcome::Cancelled
+                    let ending = if cancelled {
+                        Ending::Cancelled
                     } else {
-                        Outcome::Failed
+                        Ending::Failed
                     };
-                    return Routed { attempts, outcome };
+                    return Routed { attempts, ending };
                 }
             }
             if index >= count {
@@ -269,25 +297,25 @@ pub async fn run(plan: &Plan, req: &Request<'_>, reporter: &mut dyn Reporter) ->
     }
     Routed {
         attempts,
-        outcome: Outcome::Failed,
+        ending: Ending::Failed,
     }
 }
 
-async fn attempt_once(
-    planned: &Planned,
+async fn attempt_once<'p>(
+    planned: &'p Planned,
     index: usize,
     number: u32,
     try_no: u32,
     req: &Request<'_>,
     reporter: &mut dyn Reporter,
-) -> Attempt {
+) -> Attempt<'p> {
     let target = &planned.candidate.target;
     let started = SystemTime::now();
     let clock = Instant::now();
-    let mut attempt = Attempt::start(target, index, number, try_no, started);
+    let mut attempt = Attempt::start(planned, index, number, try_no, started);
 
     if (req.force_fail)(index) {
-        attempt.forced = true;
+        attempt.reach = Reach::Forced;
         // A connection failure moves on at once: no retry, no backoff.
         attempt.result = Err(ProviderError::new(
             ErrorKind::Connect,
@@ -298,7 +326,7 @@ async fn attempt_once(
     let key = match target.provider.key.resolve(req.env) {
         Ok(key) => key,
         Err(message) => {
-            attempt.setup_error = true;
+            attempt.reach = Reach::NoKey;
             attempt.result = Err(ProviderError::new(
                 ErrorKind::Auth,
                 format!("no key for provider `{}`: {message}", target.provider.name),
@@ -336,13 +364,14 @@ async fn attempt_once(
     let result = match adapter.build(&call) {
         Err(e) => Err(e),
         Ok(http_request) => {
+            attempt.reach = Reach::Sent;
             let mut on_event = |event: StreamEvent| match event {
                 StreamEvent::Delta(text) => {
                     if attempt.ttft.is_none() {
                         attempt.ttft = Some(clock.elapsed());
                     }
                     if !text.is_empty() {
-                        attempt.printed = true;
+                        attempt.reach = Reach::Printed;
                         reporter.borrow_mut().delta(&text);
                         delivered.set(delivered.get() + 1);
                         attempt.text.push_str(&text);
@@ -426,9 +455,9 @@ async fn flushing<F: Future>(
 }
 
 /// The retry after `failed`, cancelled before it was sent.
-fn cancelled_retry(failed: &Attempt, target: &crate::profile::Target) -> Attempt {
+fn cancelled_retry<'p>(failed: &Attempt<'p>) -> Attempt<'p> {
     let mut a = Attempt::start(
-        target,
+        failed.planned,
         failed.index,
         failed.number.saturating_add(1),
         failed.try_no.saturating_add(1),
@@ -464,5 +493,61 @@ pub fn random_source() -> impl FnMut() -> f64 {
         #[allow(clippy::cast_precision_loss)]
         let f = (state >> 11) as f64 / (1u64 << 53) as f64;
         f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plan::Candidate;
+
+    fn planned() -> Planned {
+        let profile = crate::profile::load::parse(
+            std::path::Path::new("p.toml"),
+            "[providers.o]\nkind = \"openai\"\n[models.a]\nprovider = \"o\"\nmodel = \"m\"\n",
+        )
+        .unwrap();
+        let target = crate::profile::reference::resolve(&profile, "a")
+            .unwrap()
+            .targets
+            .remove(0);
+        Planned {
+            candidate: Candidate {
+                target,
+                facts: plan::ModelFacts::default(),
+                health: plan::Health::default(),
+            },
+            max_tokens: None,
+            asked_max_tokens: None,
+            worst_case: None,
+        }
+    }
+
+    #[test]
+    fn an_attempt_names_its_planned_target_and_its_outcome() {
+        // -- Setup
+        let p = planned();
+        let mut a = Attempt::start(&p, 0, 1, 1, SystemTime::now());
+        // -- Check
+        assert_eq!((a.label(), a.provider(), a.model()), ("a", "o", "m"));
+        assert_eq!(a.target().health_key(), "o/m");
+        assert_eq!((a.reach, a.outcome()), (Reach::NotSent, Outcome::Ok));
+        a.reach = Reach::Sent;
+        a.result = Err(ProviderError::new(ErrorKind::Server, "boom"));
+        assert_eq!(a.outcome(), Outcome::Error);
+        a.reach = Reach::Printed;
+        assert!(a.printed());
+        assert_eq!(a.outcome(), Outcome::Incomplete);
+        a.result = Err(ProviderError::new(ErrorKind::Cancelled, "interrupted"));
+        assert_eq!(a.outcome(), Outcome::Cancelled);
+
+        let retry = cancelled_retry(&a);
+        assert_eq!(
+            (retry.number, retry.try_no, retry.index, retry.reach),
+            (2, 2, 0, Reach::NotSent)
+        );
+        assert!(std::ptr::eq(retry.planned, &raw const p));
+        assert_eq!(retry.outcome(), Outcome::Cancelled);
+        assert_eq!(retry.decision, Some(Decision::Stop));
     }
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use crate::catalog::{self, Pricing};
 use crate::money::Usd;
 use crate::profile::{Budget, Settings, Strategy, Target};
+use crate::provider::ErrorKind;
 use crate::provider::types::Usage;
 
 /// What the catalog and the profile know about a model.
@@ -36,12 +37,34 @@ pub struct Health {
     /// Failures since the last success.
     pub consecutive_failures: u32,
     pub last_failure: Option<SystemTime>,
-    /// `kind (HTTP status)` of the last failure.
-    pub last_error: Option<String>,
+    /// What the last failure was.
+    pub last_error: Option<LastError>,
     /// A Retry-After deadline the provider gave.
     pub retry_after_until: Option<SystemTime>,
     /// Median latency of recent successes.
     pub median_latency: Option<Duration>,
+}
+
+/// The kind and HTTP status of a model's last failure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LastError {
+    /// `None` when the ledger has no kind for it.
+    pub kind: Option<ErrorKind>,
+    pub status: Option<u16>,
+}
+
+impl std::fmt::Display for LastError {
+    /// `server (HTTP 500)`, `timeout`; `error` when the kind is not known.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            Some(kind) => write!(f, "{kind}")?,
+            None => f.write_str("error")?,
+        }
+        if let Some(s) = self.status {
+            write!(f, " (HTTP {s})")?;
+        }
+        Ok(())
+    }
 }
 
 impl Health {
@@ -219,7 +242,7 @@ fn order(planned: &mut [Planned], strategy: Strategy, random: &mut dyn FnMut() -
         Strategy::Cheapest => planned.sort_by_key(|p| p.worst_case.map_or(i64::MAX, Usd::picos)),
         // Unknown latencies first, so that they get measured.
         Strategy::Fastest => {
-            planned.sort_by_key(|p| p.candidate.health.median_latency.unwrap_or(Duration::ZERO))
+            planned.sort_by_key(|p| p.candidate.health.median_latency.unwrap_or(Duration::ZERO));
         }
         Strategy::Shuffle => {
             for i in (1..planned.len()).rev() {

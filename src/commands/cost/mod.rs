@@ -10,14 +10,14 @@
 //! unknown cost is `?` in the table, `null` in JSON and an empty cell in CSV,
 //! never `$0`. JSON and CSV keep stdout machine-clean: notes and the budget line
 //! go to stderr with them, and to stdout only under the table.
-//! (`route cost estimate` lives in `estimate.rs`.)
+//! (`route cost estimate` lives in `estimate.rs`.) The table is drawn in
+//! `table`, JSON and CSV in `machine`.
 
-use std::fmt::Write as _;
+mod machine;
+mod table;
+
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use comfy_table::Cell;
-use serde::Serialize;
 
 use super::Context;
 use crate::cli::{CostArgs, CostBy, CostFormat};
@@ -27,9 +27,11 @@ use crate::ledger::query::{self, Filter, GroupBy, GroupRow, RequestRow, Totals};
 use crate::ledger::{Ledger, LedgerError};
 use crate::money::Usd;
 use crate::output::Printer;
-use crate::output::table::{self, right};
 use crate::profile::Budget;
 use crate::router::plan::Spent;
+
+use machine::{render_csv, render_json};
+use table::render_table;
 
 /// Requests the table lists when `--limit` is not given: enough to see what
 /// happened lately without scrolling a year of history. JSON and CSV list all.
@@ -165,7 +167,7 @@ fn produce(args: &CostArgs, ctx: &CostContext, now: SystemTime) -> Result<Output
 }
 
 fn ledger_error(e: LedgerError) -> Error {
-    Error::failed(e.to_string())
+    Error::failed(e.to_string()).caused_by(e)
 }
 
 fn group_by(by: CostBy) -> GroupBy {
@@ -178,7 +180,7 @@ fn group_by(by: CostBy) -> GroupBy {
     }
 }
 
-fn by_name(by: GroupBy) -> &'static str {
+pub(super) fn by_name(by: GroupBy) -> &'static str {
     match by {
         GroupBy::Model => "model",
         GroupBy::Provider => "provider",
@@ -293,359 +295,13 @@ fn budget_line(budget: &Budget, spent: Spent) -> Option<String> {
     (!parts.is_empty()).then(|| format!("budget: {}", parts.join(" · ")))
 }
 
-/// A cost for people: `?` when nothing is known, `$0.01 + ?` when part is.
-fn cost_text(known: Usd, unknown: u64) -> String {
-    match (unknown, known) {
-        (0, _) => known.to_string(),
-        (_, Usd::ZERO) => "?".into(),
-        _ => format!("{known} + ?"),
-    }
-}
-
-/// A cost for machines: `None` when nothing is known (see [`cost_text`]).
-fn cost_value(known: Usd, unknown: u64) -> Option<Usd> {
-    (unknown == 0 || known != Usd::ZERO).then_some(known)
-}
-
-fn tokens_text(n: Option<u64>) -> String {
-    n.map_or_else(|| "-".into(), |n| n.to_string())
-}
-
-fn latency_text(ms: u64) -> String {
-    crate::profile::duration::format(Duration::from_millis(ms))
-}
-
-/// `ok`, `cancelled`, `error (server, HTTP 500)`, `incomplete (idle_timeout)`.
-fn outcome_text(r: &RequestRow) -> String {
-    match (&r.error_kind, r.http_status) {
-        _ if r.outcome == "ok" => r.outcome.clone(),
-        (Some(kind), Some(status)) => format!("{} ({kind}, HTTP {status})", r.outcome),
-        (Some(kind), None) => format!("{} ({kind})", r.outcome),
-        (None, Some(status)) => format!("{} (HTTP {status})", r.outcome),
-        (None, None) => r.outcome.clone(),
-    }
-}
-
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 0..=100
-fn percent(rate: f64) -> String {
-    format!("{}%", (rate * 100.0).round() as u64)
-}
-
-fn render_table(data: &Data, by: Option<GroupBy>, ctx: &CostContext) -> String {
-    let mut t = table::new(ctx.printer.stdout_tty, ctx.width);
-    let totals = &data.totals;
-    let footer = match by {
-        None => {
-            t.set_header([
-                "time",
-                "alias",
-                "provider",
-                "model",
-                "in",
-                "out",
-                "cost",
-                "latency",
-                "outcome",
-                "fallbacks",
-            ]);
-            for r in &data.requests {
-                t.add_row(vec![
-                    Cell::new(&r.local_time),
-                    Cell::new(&r.label),
-                    Cell::new(&r.provider),
-                    Cell::new(&r.model),
-                    right(tokens_text(r.input_tokens)),
-                    right(tokens_text(r.output_tokens)),
-                    right(r.cost.map_or_else(|| "?".into(), |c| c.to_string())),
-                    right(latency_text(r.latency_ms)),
-                    Cell::new(outcome_text(r)),
-                    right(r.fallbacks.to_string()),
-                ]);
-            }
-            keep_whole(&mut t, &[0, 4, 5, 6, 7, 9], &[1, 2, 3, 8]);
-            format!(
-                "total: {} {} · {}",
-                totals.requests,
-                plural(totals.requests, "request"),
-                cost_text(totals.cost, totals.unknown_cost_attempts)
-            )
-        }
-        Some(by) => {
-            t.set_header([
-                by_name(by),
-                "requests",
-                "attempts",
-                "in",
-                "out",
-                "cost",
-                "failures",
-                "fallback rate",
-            ]);
-            for g in &data.groups {
-                let s = &g.totals;
-                t.add_row(vec![
-                    Cell::new(g.key.as_deref().unwrap_or("(none)")),
-                    right(s.requests.to_string()),
-                    right(s.attempts.to_string()),
-                    right(s.input_tokens.to_string()),
-                    right(s.output_tokens.to_string()),
-                    right(cost_text(s.cost, s.unknown_cost_attempts)),
-                    right(s.failures.to_string()),
-                    right(percent(s.fallback_rate())),
-                ]);
-            }
-            keep_whole(&mut t, &[1, 2, 3, 4, 5, 6, 7], &[0]);
-            format!(
-                "total: {} {} · {} {} · {} · {} failed",
-                totals.requests,
-                plural(totals.requests, "request"),
-                totals.attempts,
-                plural(totals.attempts, "attempt"),
-                cost_text(totals.cost, totals.unknown_cost_attempts),
-                totals.failures
-            )
-        }
-    };
-    format!("{t}\n{footer}\n")
-}
-
-/// Times, numbers and headers of `whole` columns are never wrapped; when the
-/// width is short, the `names` columns (alias, model, outcome) wrap instead,
-/// but never below 10 columns (padding included).
-fn keep_whole(t: &mut comfy_table::Table, whole: &[usize], names: &[usize]) {
-    table::keep_whole(t, whole);
-    let names: Vec<(usize, u16)> = names.iter().map(|&i| (i, 10)).collect();
-    table::at_least(t, &names);
-}
-
-fn plural(n: u64, word: &str) -> String {
-    if n == 1 {
-        word.to_owned()
-    } else {
-        format!("{word}s")
-    }
-}
-
-/// One request in `--format json`.
-#[derive(Debug, Serialize)]
-struct RequestJson<'a> {
-    request_id: &'a str,
-    /// UTC, RFC 3339.
-    at: String,
-    local_time: &'a str,
-    command: &'a str,
-    alias: Option<&'a str>,
-    label: &'a str,
-    provider: &'a str,
-    model: &'a str,
-    served_model: Option<&'a str>,
-    input_tokens: Option<u64>,
-    output_tokens: Option<u64>,
-    cost_usd: Option<f64>,
-    latency_ms: u64,
-    outcome: &'a str,
-    error_kind: Option<&'a str>,
-    http_status: Option<u16>,
-    attempts: u32,
-    fallbacks: u32,
-    tag: Option<&'a str>,
-    group_id: Option<&'a str>,
-}
-
-impl<'a> From<&'a RequestRow> for RequestJson<'a> {
-    fn from(r: &'a RequestRow) -> Self {
-        RequestJson {
-            request_id: &r.request_id,
-            at: crate::time::rfc3339(r.at),
-            local_time: &r.local_time,
-            command: &r.command,
-            alias: r.alias.as_deref(),
-            label: &r.label,
-            provider: &r.provider,
-            model: &r.model,
-            served_model: r.served_model.as_deref(),
-            input_tokens: r.input_tokens,
-            output_tokens: r.output_tokens,
-            cost_usd: r.cost.map(Usd::to_dollars),
-            latency_ms: r.latency_ms,
-            outcome: &r.outcome,
-            error_kind: r.error_kind.as_deref(),
-            http_status: r.http_status,
-            attempts: r.attempts,
-            fallbacks: r.fallbacks,
-            tag: r.tag.as_deref(),
-            group_id: r.group_id.as_deref(),
-        }
-    }
-}
-
-/// One group in `--format json`.
-#[derive(Debug, Serialize)]
-struct GroupJson<'a> {
-    by: &'static str,
-    /// `null` for the attempts without a tag.
-    key: Option<&'a str>,
-    requests: u64,
-    attempts: u64,
-    input_tokens: u64,
-    output_tokens: u64,
-    /// The known part; `null` when nothing is known.
-    cost_usd: Option<f64>,
-    unknown_cost_attempts: u64,
-    failures: u64,
-    fallback_rate: f64,
-}
-
-fn render_json(data: &Data, by: Option<GroupBy>) -> Result<String, Error> {
-    let json = match by {
-        None => serde_json::to_string_pretty(
-            &data
-                .requests
-                .iter()
-                .map(RequestJson::from)
-                .collect::<Vec<_>>(),
-        ),
-        Some(by) => serde_json::to_string_pretty(
-            &data
-                .groups
-                .iter()
-                .map(|g| {
-                    let s = &g.totals;
-                    GroupJson {
-                        by: by_name(by),
-                        key: g.key.as_deref(),
-                        requests: s.requests,
-                        attempts: s.attempts,
-                        input_tokens: s.input_tokens,
-                        output_tokens: s.output_tokens,
-                        cost_usd: cost_value(s.cost, s.unknown_cost_attempts).map(Usd::to_dollars),
-                        unknown_cost_attempts: s.unknown_cost_attempts,
-                        failures: s.failures,
-                        fallback_rate: s.fallback_rate(),
-                    }
-                })
-                .collect::<Vec<_>>(),
-        ),
-    };
-    json.map(|j| j + "\n")
-        .map_err(|e| Error::failed(format!("cannot write JSON: {e}")))
-}
-
-fn render_csv(data: &Data, by: Option<GroupBy>) -> String {
-    let mut out = String::new();
-    let mut line = |fields: &[&str]| {
-        let quoted: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        let _ = writeln!(out, "{}", quoted.join(","));
-    };
-    let opt = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
-    let money = |u: Option<Usd>| u.map(decimal).unwrap_or_default();
-    match by {
-        None => {
-            line(&[
-                "request_id",
-                "at",
-                "local_time",
-                "command",
-                "alias",
-                "label",
-                "provider",
-                "model",
-                "served_model",
-                "input_tokens",
-                "output_tokens",
-                "cost_usd",
-                "latency_ms",
-                "outcome",
-                "error_kind",
-                "http_status",
-                "attempts",
-                "fallbacks",
-                "tag",
-            ]);
-            for r in &data.requests {
-                line(&[
-                    &r.request_id,
-                    &crate::time::rfc3339(r.at),
-                    &r.local_time,
-                    &r.command,
-                    r.alias.as_deref().unwrap_or(""),
-                    &r.label,
-                    &r.provider,
-                    &r.model,
-                    r.served_model.as_deref().unwrap_or(""),
-                    &opt(r.input_tokens),
-                    &opt(r.output_tokens),
-                    &money(r.cost),
-                    &r.latency_ms.to_string(),
-                    &r.outcome,
-                    r.error_kind.as_deref().unwrap_or(""),
-                    &r.http_status.map(|s| s.to_string()).unwrap_or_default(),
-                    &r.attempts.to_string(),
-                    &r.fallbacks.to_string(),
-                    r.tag.as_deref().unwrap_or(""),
-                ]);
-            }
-        }
-        Some(by) => {
-            line(&[
-                by_name(by),
-                "requests",
-                "attempts",
-                "input_tokens",
-                "output_tokens",
-                "cost_usd",
-                "unknown_cost_attempts",
-                "failures",
-                "fallback_rate",
-            ]);
-            for g in &data.groups {
-                let s = &g.totals;
-                line(&[
-                    g.key.as_deref().unwrap_or(""),
-                    &s.requests.to_string(),
-                    &s.attempts.to_string(),
-                    &s.input_tokens.to_string(),
-                    &s.output_tokens.to_string(),
-                    &money(cost_value(s.cost, s.unknown_cost_attempts)),
-                    &s.unknown_cost_attempts.to_string(),
-                    &s.failures.to_string(),
-                    &format!("{:.4}", s.fallback_rate()),
-                ]);
-            }
-        }
-    }
-    out
-}
-
-/// RFC 4180: a field with a comma, a quote or a line break is quoted, and its
-/// quotes are doubled.
-fn csv_field(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_owned()
-    }
-}
-
-/// Exact dollars without a sign or rounding: `0.000636`, `12.5`, `0`.
-fn decimal(u: Usd) -> String {
-    let picos = u.picos();
-    let sign = if picos < 0 { "-" } else { "" };
-    let abs = picos.unsigned_abs();
-    let whole = abs / 1_000_000_000_000;
-    let frac = format!("{:012}", abs % 1_000_000_000_000);
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() {
-        format!("{sign}{whole}")
-    } else {
-        format!("{sign}{whole}.{frac}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::machine::{cost_value, csv_field, decimal};
+    use super::table::cost_text;
     use super::*;
     use crate::ledger::tests::{noon, row};
+    use crate::router::Outcome;
     use crate::time::from_unix_ms;
 
     fn args(by: Option<CostBy>, format: CostFormat) -> CostArgs {
@@ -687,7 +343,7 @@ mod tests {
         assert_eq!(query::local_date(d.start(now)), "2026-11-01");
         for bad in ["yesterday", "5", "2026-13-01", "2026-02-30", ""] {
             let e = Since::parse(bad).unwrap_err();
-            assert_eq!(e.status, ExitStatus::Usage, "{bad}");
+            assert_eq!(e.status(), ExitStatus::Usage, "{bad}");
             assert!(e.message.contains(&format!("`{bad}`")), "{}", e.message);
         }
     }
@@ -697,7 +353,7 @@ mod tests {
         let mut a = args(None, CostFormat::Table);
         a.since = Some("last tuesday".into());
         let e = produce(&a, &ctx(None, Budget::default()), SystemTime::now()).unwrap_err();
-        assert_eq!(e.status, ExitStatus::Usage);
+        assert_eq!(e.status(), ExitStatus::Usage);
     }
 
     #[test]
@@ -771,14 +427,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut ledger = Ledger::open(dir.path()).unwrap();
         let now = crate::time::unix_ms(SystemTime::now());
-        let mut failed = row("r1", 1, now - 5000, "openai/gpt", "error");
+        let mut failed = row("r1", 1, now - 5000, "openai/gpt", Outcome::Error);
         failed.http_status = Some(500);
-        let mut answered = row("r1", 2, now - 4000, "anthropic/sonnet", "ok");
+        let mut answered = row("r1", 2, now - 4000, "anthropic/sonnet", Outcome::Ok);
         answered.label = "sonnet, \"the\" model".into();
         answered.input_tokens = Some(100);
         answered.output_tokens = Some(50);
         answered.cost = Some(Usd::from_picos(10_000_000_000));
-        let mut free = row("r2", 1, now - 3000, "ollama/llama", "ok");
+        let mut free = row("r2", 1, now - 3000, "ollama/llama", Outcome::Ok);
         free.input_tokens = Some(1);
         free.output_tokens = Some(1);
         ledger.record(&[failed, answered, free]).unwrap();

@@ -1,4 +1,4 @@
-//! The commands' side of the ledger: opening it without ever costing the user
+//! The pipeline's side of the ledger: opening it without ever costing the user
 //! their answer, reading health and spend for the plan, and turning the
 //! router's attempts into rows.
 
@@ -13,7 +13,7 @@ use crate::router::Attempt;
 use crate::router::plan::{Health, Spent};
 
 /// The ledger as a command uses it: any failure is a warning, never an error.
-pub(crate) struct Recorder {
+pub struct Recorder {
     ledger: Option<Ledger>,
     printer: Printer,
     write: bool,
@@ -22,7 +22,7 @@ pub(crate) struct Recorder {
 impl Recorder {
     /// Opens the ledger. `write = false` (`--no-log`, `--dry-run`) never
     /// creates it and records nothing, but still reads health and spend.
-    pub(crate) fn open(ctx: &Context, write: bool) -> Recorder {
+    pub fn open(ctx: &Context, write: bool) -> Recorder {
         let printer = ctx.printer;
         let Some(dir) = ctx.data_dir() else {
             if write {
@@ -59,7 +59,7 @@ impl Recorder {
     }
 
     /// Health of the given models; empty when the ledger cannot be read.
-    pub(crate) fn health(&self, keys: &[String], now: SystemTime) -> HashMap<String, Health> {
+    pub fn health(&self, keys: &[String], now: SystemTime) -> HashMap<String, Health> {
         let Some(ledger) = &self.ledger else {
             return HashMap::new();
         };
@@ -71,7 +71,7 @@ impl Recorder {
     }
 
     /// Money spent today and this month.
-    pub(crate) fn spent(&self, now: SystemTime) -> Spent {
+    pub fn spent(&self, now: SystemTime) -> Spent {
         let Some(ledger) = &self.ledger else {
             return Spent::default();
         };
@@ -83,7 +83,7 @@ impl Recorder {
     }
 
     /// Records rows; a failure is a warning.
-    pub(crate) fn record(&mut self, rows: &[Row]) {
+    pub fn record(&mut self, rows: &[Row]) {
         if !self.write || rows.is_empty() {
             return;
         }
@@ -96,21 +96,42 @@ impl Recorder {
     }
 }
 
-/// What every row of one request shares.
-pub(crate) struct RowContext<'a> {
-    pub request_id: &'a str,
-    pub group_id: Option<&'a str>,
+/// How a command records its requests: what every row of a request shares
+/// besides the request id and the profile.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordAs<'a> {
+    /// `ask`, `compare`, `drill` or `check`.
     pub command: &'a str,
-    pub profile: Option<String>,
+    /// The id shared by the requests of one `compare`, `drill` or `check`.
+    pub group_id: Option<&'a str>,
     pub chain: Option<&'a str>,
     pub tag: Option<&'a str>,
-    pub catalog_version: &'a str,
-    /// The prompt, stored only when the profile says `store_text`.
+    /// The prompt, with the answers stored only when the profile says
+    /// `store_text`.
     pub prompt: Option<&'a str>,
 }
 
+/// The rows of one request, and the id they were recorded under.
+pub struct Rows {
+    pub request_id: String,
+    pub rows: Vec<Row>,
+}
+
+/// What every row of one request shares.
+pub(super) struct RowContext<'a> {
+    pub(super) request_id: &'a str,
+    pub(super) group_id: Option<&'a str>,
+    pub(super) command: &'a str,
+    pub(super) profile: Option<String>,
+    pub(super) chain: Option<&'a str>,
+    pub(super) tag: Option<&'a str>,
+    pub(super) catalog_version: &'a str,
+    /// The prompt, stored only when the profile says `store_text`.
+    pub(super) prompt: Option<&'a str>,
+}
+
 /// One row per attempt.
-pub(crate) fn rows(attempts: &[Attempt], rc: &RowContext<'_>) -> Vec<Row> {
+pub(super) fn rows(attempts: &[Attempt<'_>], rc: &RowContext<'_>) -> Vec<Row> {
     let mut failed_before = false;
     attempts
         .iter()
@@ -124,15 +145,15 @@ pub(crate) fn rows(attempts: &[Attempt], rc: &RowContext<'_>) -> Vec<Row> {
                 at: a.started,
                 command: rc.command.to_owned(),
                 profile: rc.profile.clone(),
-                alias: a.alias.clone(),
+                alias: a.target().alias.clone(),
                 chain: rc.chain.map(str::to_owned),
-                label: a.label.clone(),
-                provider: a.provider.clone(),
-                model: a.model.clone(),
+                label: a.label().to_owned(),
+                provider: a.provider().to_owned(),
+                model: a.model().to_owned(),
                 served_model: a.served_model.clone(),
-                health_key: a.health_key.clone(),
-                outcome: a.outcome().to_owned(),
-                error_kind: error.map(|e| e.kind.as_str().to_owned()),
+                health_key: a.target().health_key(),
+                outcome: a.outcome(),
+                error_kind: error.map(|e| e.kind),
                 http_status: error.and_then(|e| e.status),
                 error_message: error.map(|e| e.message.clone()),
                 input_tokens: usage.map(|u| u.input_tokens),

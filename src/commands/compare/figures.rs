@@ -1,0 +1,223 @@
+//! The figures of a comparison: per model, the status, first-token and total
+//! times (median and p95 over `--repeat`), tokens and mean cost, with the
+//! fastest and the cheapest marked.
+
+use std::time::Duration;
+
+use super::{Run, Runs, status_of};
+use crate::money::Usd;
+use crate::output::summary;
+use crate::router::Routed;
+
+/// Median and 95th percentile of some durations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Spread {
+    median: Duration,
+    p95: Duration,
+}
+
+impl Spread {
+    fn of(mut values: Vec<Duration>) -> Option<Spread> {
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_unstable();
+        let n = values.len();
+        let median = if n % 2 == 1 {
+            values[n / 2]
+        } else {
+            (values[n / 2 - 1] + values[n / 2]) / 2
+        };
+        // Nearest rank: the smallest value with at least 95% at or below it.
+        let rank = (n * 95).div_ceil(100).max(1);
+        Some(Spread {
+            median,
+            p95: values[rank - 1],
+        })
+    }
+
+    fn show(self, repeat: u32) -> String {
+        if repeat > 1 {
+            format!(
+                "median {} · p95 {}",
+                summary::elapsed(self.median),
+                summary::elapsed(self.p95)
+            )
+        } else {
+            summary::elapsed(self.median)
+        }
+    }
+}
+
+/// What a model cost per answered run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cost {
+    /// Nothing answered.
+    None,
+    /// Some answer's price is unknown.
+    Unknown,
+    /// The mean over the answered runs.
+    Known(Usd),
+}
+
+/// The figures of one model, ready to print.
+pub(super) struct Figures {
+    pub(super) answer: Option<String>,
+    pub(super) status: String,
+    pub(super) ttft: String,
+    pub(super) total: String,
+    pub(super) tokens: String,
+    pub(super) cost: String,
+}
+
+/// The figures of every model, with the cheapest and the fastest marked.
+pub(super) fn figures_of(results: &[Runs<'_>], repeat: u32) -> Vec<Figures> {
+    let totals: Vec<Option<Spread>> = results
+        .iter()
+        .map(|r| Spread::of(r.answered().map(|run| total_time(&run.routed)).collect()))
+        .collect();
+    let costs: Vec<Cost> = results.iter().map(|r| mean_cost(*r)).collect();
+    let fastest = best(
+        &totals
+            .iter()
+            .map(|t| t.map(|s| s.median.as_nanos()))
+            .collect::<Vec<_>>(),
+    );
+    let cheapest = best(
+        &costs
+            .iter()
+            .map(|c| match c {
+                Cost::Known(u) => Some(u.picos()),
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
+    );
+    results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let r = *r;
+            let answered: Vec<&Run> = r.answered().collect();
+            let ttft = Spread::of(
+                answered
+                    .iter()
+                    .filter_map(|run| run.routed.answer().and_then(|a| a.ttft))
+                    .collect(),
+            );
+            let mut total = match (totals[i], r.runs) {
+                (Some(s), _) => s.show(repeat),
+                // A single failed run: how long it took to fail.
+                (None, [only]) => {
+                    format!("{} (failed)", summary::elapsed(total_time(&only.routed)))
+                }
+                (None, _) => "-".to_owned(),
+            };
+            if fastest == Some(i) {
+                total.push_str(" (fastest)");
+            }
+            let mut cost = match costs[i] {
+                Cost::None => "-".to_owned(),
+                Cost::Unknown => "?".to_owned(),
+                Cost::Known(c) if repeat > 1 => format!("mean {c}"),
+                Cost::Known(c) => c.to_string(),
+            };
+            if cheapest == Some(i) {
+                cost.push_str(" (cheapest)");
+            }
+            Figures {
+                answer: answered
+                    .first()
+                    .and_then(|run| run.routed.answer())
+                    .map(|a| a.text.clone()),
+                status: status_of(r),
+                ttft: ttft.map_or_else(|| "-".to_owned(), |s| s.show(repeat)),
+                total,
+                tokens: tokens_of(&answered),
+                cost,
+            }
+        })
+        .collect()
+}
+
+/// The index of the smallest figure, when at least two models have one.
+fn best<T: Ord + Copy>(values: &[Option<T>]) -> Option<usize> {
+    if values.iter().filter(|v| v.is_some()).count() < 2 {
+        return None;
+    }
+    values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (v, i)))
+        .min()
+        .map(|(_, i)| i)
+}
+
+fn total_time(routed: &Routed<'_>) -> Duration {
+    routed.attempts.iter().map(|a| a.latency).sum()
+}
+
+fn mean_cost(result: Runs<'_>) -> Cost {
+    let costs: Vec<Option<Usd>> = result
+        .answered()
+        .filter_map(|run| run.routed.answer())
+        .map(|a| a.cost)
+        .collect();
+    if costs.is_empty() {
+        return Cost::None;
+    }
+    let Some(known) = costs.iter().copied().collect::<Option<Vec<Usd>>>() else {
+        return Cost::Unknown;
+    };
+    let sum: Usd = known.iter().sum();
+    let n = i64::try_from(known.len()).unwrap_or(i64::MAX);
+    Cost::Known(Usd::from_picos(sum.picos() / n))
+}
+
+/// `12 in / 40 out`, the mean over the answered runs.
+fn tokens_of(answered: &[&Run<'_>]) -> String {
+    let usages: Vec<_> = answered
+        .iter()
+        .filter_map(|run| run.routed.answer().and_then(|a| a.usage))
+        .collect();
+    if answered.is_empty() {
+        return "-".to_owned();
+    }
+    if usages.is_empty() {
+        return "not reported".to_owned();
+    }
+    let n = u64::try_from(usages.len()).unwrap_or(u64::MAX);
+    let input: u64 = usages.iter().map(|u| u.input_tokens).sum::<u64>() / n;
+    let output: u64 = usages.iter().map(|u| u.output_tokens).sum::<u64>() / n;
+    format!("{input} in / {output} out")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: &[u64]) -> Vec<Duration> {
+        v.iter().map(|m| Duration::from_millis(*m)).collect()
+    }
+
+    #[test]
+    fn spread_is_the_median_and_the_nearest_rank_p95() {
+        assert_eq!(Spread::of(Vec::new()), None);
+        let one = Spread::of(ms(&[300])).unwrap();
+        assert_eq!((one.median, one.p95), (ms(&[300])[0], ms(&[300])[0]));
+        let three = Spread::of(ms(&[300, 100, 200])).unwrap();
+        assert_eq!(three.median, Duration::from_millis(200));
+        assert_eq!(three.p95, Duration::from_millis(300));
+        let four = Spread::of(ms(&[100, 400, 200, 300])).unwrap();
+        assert_eq!(four.median, Duration::from_millis(250));
+        let twenty = Spread::of((1..=20).map(|i| Duration::from_millis(i * 10)).collect()).unwrap();
+        assert_eq!(twenty.p95, Duration::from_millis(190));
+        assert_eq!(three.show(3), "median 200ms · p95 300ms");
+        assert_eq!(three.show(1), "200ms");
+    }
+
+    #[test]
+    fn best_needs_two_figures_and_takes_the_first_smallest() {
+        assert_eq!(best::<u32>(&[None, Some(3)]), None);
+        assert_eq!(best(&[Some(5), None, Some(3), Some(3)]), Some(2));
+    }
+}

@@ -1,0 +1,175 @@
+//! Drawing a comparison: one column per model, one block per model on narrow
+//! terminals, one `ask --json` object per run, or markdown sections.
+
+use std::fmt::Write as _;
+
+use super::figures::{Figures, figures_of};
+use super::{ANSWER_LINES, Member, ModelResult, Runs, TRIMMED};
+use crate::error::Error;
+use crate::output::json::{AskJson, UsageJson};
+use crate::output::table;
+
+/// The answer as lines of at most `width`, trimmed with a note when long.
+fn answer_lines(figures: &Figures, width: usize) -> Vec<String> {
+    let Some(text) = &figures.answer else {
+        return vec!["(no answer)".to_owned()];
+    };
+    let mut lines = table::wrap(text, width);
+    table::trim_lines(&mut lines, ANSWER_LINES, TRIMMED);
+    if lines.is_empty() {
+        lines.push("(empty answer)".to_owned());
+    }
+    lines
+}
+
+const ROWS: [&str; 5] = [
+    "status",
+    "first token",
+    "total time",
+    "tokens in/out",
+    "cost",
+];
+
+fn figure_cells(f: &Figures) -> [&str; 5] {
+    [&f.status, &f.ttft, &f.total, &f.tokens, &f.cost]
+}
+
+/// One column per model.
+pub(super) fn side_by_side(
+    members: &[Member],
+    figures: &[Figures],
+    tty: bool,
+    width: u16,
+) -> String {
+    let n = u16::try_from(members.len()).unwrap_or(u16::MAX);
+    // "tokens in/out" and the cell padding.
+    let label_column: u16 = 15;
+    // Borders: one left of every column, and one at the right end.
+    let column = width.saturating_sub(label_column + n + 1) / n.max(1);
+    let content = usize::from(column.saturating_sub(2)).max(1);
+    let mut t = table::new(tty, width);
+    let mut header = vec![String::new()];
+    header.extend(members.iter().map(|m| {
+        let full = format!("{}/{}", m.target.provider.name, m.target.model);
+        if m.target.label == full {
+            full
+        } else {
+            format!("{}\n{full}", m.target.label)
+        }
+    }));
+    t.set_header(header);
+    let mut answers = vec!["answer".to_owned()];
+    answers.extend(figures.iter().map(|f| answer_lines(f, content).join("\n")));
+    t.add_row(answers);
+    for (row, name) in ROWS.iter().enumerate() {
+        let mut cells = vec![(*name).to_owned()];
+        cells.extend(figures.iter().map(|f| figure_cells(f)[row].to_owned()));
+        t.add_row(cells);
+    }
+    let mut constraints = vec![comfy_table::ColumnConstraint::Absolute(
+        comfy_table::Width::Fixed(label_column),
+    )];
+    constraints.extend(
+        (0..n).map(|_| {
+            comfy_table::ColumnConstraint::UpperBoundary(comfy_table::Width::Fixed(column))
+        }),
+    );
+    t.set_constraints(constraints);
+    format!("{t}\n")
+}
+
+/// One block per model, for terminals too narrow for columns.
+pub(super) fn blocks(members: &[Member], figures: &[Figures], width: u16) -> String {
+    let width = usize::from(width).max(20);
+    let mut out = String::new();
+    for (m, f) in members.iter().zip(figures) {
+        let title = m.title();
+        let _ = writeln!(out, "{title}");
+        let _ = writeln!(out, "{}", "-".repeat(title.chars().count().min(width)));
+        for line in answer_lines(f, width) {
+            let _ = writeln!(out, "{line}");
+        }
+        out.push('\n');
+        for (name, value) in ROWS.iter().zip(figure_cells(f)) {
+            let _ = writeln!(out, "{name:<13}  {value}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// One `ask --json` object per model run, in model order.
+pub(super) fn json(members: &[Member], results: &[ModelResult<'_>]) -> Result<String, Error> {
+    let mut all: Vec<AskJson> = Vec::new();
+    for (m, r) in members.iter().zip(results) {
+        if let Some(reason) = &r.skipped {
+            all.push(AskJson {
+                text: String::new(),
+                model: m.target.label.clone(),
+                provider: m.target.provider.name.clone(),
+                provider_model: m.target.model.clone(),
+                served_model: None,
+                usage: UsageJson::default(),
+                cost_usd: None,
+                provider_cost_usd: None,
+                latency_ms: 0,
+                ttft_ms: None,
+                attempts: Vec::new(),
+                request_id: String::new(),
+                error: Some(format!("skipped: {reason}")),
+            });
+        }
+        all.extend(
+            r.runs
+                .iter()
+                .filter_map(|run| AskJson::from_routed(&run.routed, &run.request_id)),
+        );
+    }
+    let mut text =
+        serde_json::to_string(&all).map_err(|e| Error::failed(e.to_string()).caused_by(e))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// A markdown section per model: the whole answer, then its figures.
+pub(super) fn markdown(members: &[Member], results: &[ModelResult<'_>], repeat: u32) -> String {
+    let views: Vec<Runs<'_>> = results.iter().map(ModelResult::view).collect();
+    let figures = figures_of(&views, repeat);
+    let mut out = String::from("# route compare\n\n");
+    for ((m, r), f) in members.iter().zip(results).zip(&figures) {
+        let _ = writeln!(out, "## {}\n", m.title());
+        match &f.answer {
+            Some(text) => {
+                let _ = writeln!(out, "{}\n", text.trim_end());
+            }
+            None => out.push_str("*(no answer)*\n\n"),
+        }
+        out.push_str("| run | status | first token | total time | tokens in/out | cost |\n");
+        out.push_str("|---|---|---|---|---|---|\n");
+        if repeat > 1 {
+            for (k, run) in r.runs.iter().enumerate() {
+                let one = Runs {
+                    runs: std::slice::from_ref(run),
+                    skipped: None,
+                };
+                row(&mut out, &(k + 1).to_string(), &figures_of(&[one], 1)[0]);
+            }
+        }
+        row(&mut out, if repeat > 1 { "all" } else { "1" }, f);
+        out.push('\n');
+    }
+    out
+}
+
+fn row(out: &mut String, name: &str, f: &Figures) {
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let _ = writeln!(
+        out,
+        "| {name} | {} | {} | {} | {} | {} |",
+        cell(&f.status),
+        cell(&f.ttft),
+        cell(&f.total),
+        cell(&f.tokens),
+        cell(&f.cost)
+    );
+}
