@@ -388,6 +388,10 @@ pub const ENVIRONMENT: HelpSection = HelpSection {
              file, and is the default base_url of kind = \"ollama\".",
         ),
         (
+            "AZURE_OPENAI_API_KEY",
+            "The key of kind = \"azure\" providers whose table names no key source.",
+        ),
+        (
             "any api_key_env",
             "A provider's key is read from the variable its api_key_env names.",
         ),

@@ -197,7 +197,7 @@ fn no_completion_script_offers_a_hidden_flag() {
     }
 }
 
-/// The variable names of src/env.rs (`pub const NAME: &str = "NAME";`).
+/// route's own variables (src/env.rs) and those of every provider kind.
 fn env_vars() -> Vec<String> {
     let source = std::fs::read_to_string(repo("src").join("env.rs")).unwrap();
     source
@@ -205,6 +205,11 @@ fn env_vars() -> Vec<String> {
         .filter_map(|l| l.strip_prefix("pub const "))
         .filter_map(|l| l.split('"').nth(1))
         .map(str::to_owned)
+        .chain(
+            route::provider::kind::env_vars()
+                .into_iter()
+                .map(str::to_owned),
+        )
         .collect()
 }
 

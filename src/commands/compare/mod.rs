@@ -394,9 +394,9 @@ fn status_of(result: Runs<'_>) -> String {
             n => format!("ok {n}/{n}"),
         };
     };
-    let error = last_failure
-        .error()
-        .map_or_else(String::new, |e| format!(": {}", table::shorten(&e.message, 160)));
+    let error = last_failure.error().map_or_else(String::new, |e| {
+        format!(": {}", table::shorten(&e.message, 160))
+    });
     let failure = format!("{}{error}", summary::short_error(last_failure));
     let ok = result.answered().count();
     if result.runs.len() == 1 {
@@ -405,4 +405,3 @@ fn status_of(result: Runs<'_>) -> String {
         format!("ok {ok}/{}; last failure: {failure}", result.runs.len())
     }
 }
-
