@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use super::Context;
 use crate::catalog::Catalog;
@@ -22,6 +22,7 @@ use crate::env;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::profile::check::{self, CheckOptions, Pin, Severity};
+use crate::profile::schema::{self, Field};
 use crate::profile::{self, KeySource, Profile, Provider, Settings, duration};
 
 pub fn init(args: &InitArgs, ctx: &Context) -> Result<ExitStatus, Error> {
@@ -43,34 +44,30 @@ pub fn init(args: &InitArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     write_private(&path, &text, args.force)?;
 
     let printer = &ctx.printer;
-    match &found {
-        Some(p) => {
-            let providers: Vec<&str> = p.providers.keys().map(String::as_str).collect();
-            let chain = p
-                .chains
-                .get("main")
-                .map(|c| c.models.join(" → "))
-                .unwrap_or_default();
-            printer.note(&format!(
-                "route: wrote {} (providers: {}; default chain main: {chain})",
-                path.display(),
-                providers.join(", ")
-            ));
-            printer.note(&format!(
-                "next:\n  route models                  your models, prices and health\n  route ask \"Say hello\"         ask the default chain\n  route init --check            check the profile after editing it\n  {}",
-                "route completions --help      tab completion for your shell"
-            ));
-        }
-        None => {
-            printer.note(&format!(
-                "route: wrote {} with commented examples only: no provider key was found in the environment",
-                path.display()
-            ));
-            printer.note(&format!(
-                "next: set one of {}, then run `route init --force` to fill the profile from it (or uncomment the examples)",
-                KEY_VARIABLES
-            ));
-        }
+    if let Some(p) = &found {
+        let providers: Vec<&str> = p.providers.keys().map(String::as_str).collect();
+        let chain = p
+            .chains
+            .get("main")
+            .map(|c| c.models.join(" → "))
+            .unwrap_or_default();
+        printer.note(&format!(
+            "route: wrote {} (providers: {}; default chain main: {chain})",
+            path.display(),
+            providers.join(", ")
+        ));
+        printer.note(&format!(
+            "next:\n  route models                  your models, prices and health\n  route ask \"Say hello\"         ask the default chain\n  route init --check            check the profile after editing it\n  {}",
+            "route completions --help      tab completion for your shell"
+        ));
+    } else {
+        printer.note(&format!(
+            "route: wrote {} with commented examples only: no provider key was found in the environment",
+            path.display()
+        ));
+        printer.note(&format!(
+            "next: set one of {KEY_VARIABLES}, then run `route init --force` to fill the profile from it (or uncomment the examples)"
+        ));
     }
     Ok(ExitStatus::Success)
 }
@@ -344,58 +341,18 @@ fn starter(
 }
 
 fn settings_block(t: &mut String) {
-    let s = Settings::default();
-    let d = |d: Duration| format!("\"{}\"", duration::format(d));
-    let lines = [
-        ("connect_timeout", d(s.connect_timeout), ""),
-        (
-            "first_token_timeout",
-            d(s.first_token_timeout),
-            "time to the first streamed byte of the answer",
-        ),
-        (
-            "idle_timeout",
-            d(s.idle_timeout),
-            "longest silence inside a stream",
-        ),
-        (
-            "request_timeout",
-            d(s.request_timeout),
-            "one attempt, end to end",
-        ),
-        (
-            "retries",
-            s.retries.to_string(),
-            "extra tries on the same model for transient errors",
-        ),
-        (
-            "backoff",
-            d(s.backoff),
-            "base of exponential backoff with jitter",
-        ),
-        (
-            "max_retry_wait",
-            d(s.max_retry_wait),
-            "a longer Retry-After moves on to the next model",
-        ),
-        (
-            "allowed_fails",
-            s.allowed_fails.to_string(),
-            "consecutive failures that put a model in cooldown",
-        ),
-        (
-            "cooldown",
-            d(s.cooldown),
-            "a model in cooldown is skipped, in later runs too",
-        ),
-    ];
+    let mut s = Settings::default();
     t.push_str("[settings]\n# Every key is optional; these are the defaults.\n");
-    for (key, value, note) in lines {
-        let assignment = format!("# {key} = {value}");
-        if note.is_empty() {
+    for setting in schema::SETTING_FIELDS {
+        let value = match setting.field {
+            Field::Duration(at) => format!("\"{}\"", duration::format(*at(&mut s))),
+            Field::Count(at) => at(&mut s).to_string(),
+        };
+        let assignment = format!("# {} = {value}", setting.key.name);
+        if setting.key.doc.is_empty() {
             let _ = writeln!(t, "{assignment}");
         } else {
-            let _ = writeln!(t, "{assignment:<34}# {note}");
+            let _ = writeln!(t, "{assignment:<34}# {}", setting.key.doc);
         }
     }
     t.push('\n');

@@ -20,7 +20,6 @@ use crate::catalog::{self, Catalog, Pricing};
 use crate::cli::{Cli, Command, PromptArgs};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::money::Price;
 use crate::output::Printer;
 use crate::profile::{self, Profile, Settings, Target};
 use crate::provider::types::Params;
@@ -161,23 +160,16 @@ pub fn facts(target: &Target, catalog: &Catalog) -> (ModelFacts, Option<String>)
     let o = &target.overrides;
     let mut pricing: Option<Pricing> = info.and_then(|i| i.pricing);
     if let (Some(input), Some(output)) = (o.input_cost, o.output_cost) {
-        let (Some(input), Some(output)) = (Price::per_million(input), Price::per_million(output))
-        else {
-            return (ModelFacts::default(), None);
-        };
         pricing = Some(Pricing::flat(input, output));
     } else if let Some(p) = pricing.as_mut() {
-        if let Some(i) = o.input_cost.and_then(Price::per_million) {
+        if let Some(i) = o.input_cost {
             p.input = i;
         }
-        if let Some(out) = o.output_cost.and_then(Price::per_million) {
+        if let Some(out) = o.output_cost {
             p.output = out;
         }
     }
-    if let (Some(p), Some(c)) = (
-        pricing.as_mut(),
-        o.cached_input_cost.and_then(Price::per_million),
-    ) {
+    if let (Some(p), Some(c)) = (pricing.as_mut(), o.cached_input_cost) {
         p.cache_read = Some(c);
     }
     let facts = ModelFacts {

@@ -3,15 +3,13 @@
 //! environment's API keys.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use super::validate::{self, Source};
+use super::walk::{self, Style};
 use super::{Chain, KeySource, ModelAlias, ModelOverrides, Profile, Provider, Settings, Strategy};
 use crate::env;
 use crate::error::Error;
 use crate::provider::ProviderKind;
-use crate::suggest;
 
 /// What decides which profile is loaded.
 pub struct LoadOptions<'a> {
@@ -55,57 +53,11 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<Profile, Error> {
 
 /// Parses profile text; `path` is only used in messages and for the 0600 rule.
 pub fn parse(path: &Path, text: &str) -> Result<Profile, Error> {
-    let src = Source { path, text };
-    let raw = toml::from_str(text).map_err(|e: toml::de::Error| {
-        let span = e.span().unwrap_or(0..0);
-        let message = e.message().trim().to_owned();
-        let hint = unknown_field_hint(&message);
-        src.error(span, message, hint)
-    })?;
-    validate::profile(raw, &src)
-}
-
-/// serde says "unknown field `x`, expected one of `a`, `b`"; turn that into
-/// "did you mean `a`?".
-fn unknown_field_hint(message: &str) -> Option<String> {
-    let rest = message
-        .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("unknown variant `"))?;
-    let (name, expected) = rest.split_once('`')?;
-    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    suggest::did_you_mean(name, candidates.iter().copied())
-}
-
-/// The 0600 rule: an inline key is accepted only from a file its owner alone can read.
-pub(super) fn check_private(
-    path: &Path,
-    provider: &str,
-    span: Range<usize>,
-    src: &Source<'_>,
-) -> Result<(), Error> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let Ok(meta) = std::fs::metadata(path) else {
-            return Ok(());
-        };
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(src.error(
-                span,
-                format!(
-                    "providers.{provider}.api_key is written in a file that others can read (mode {mode:04o})"
-                ),
-                Some(format!(
-                    "run `chmod 600 {}`, or use api_key_env / api_key_cmd instead",
-                    path.display()
-                )),
-            ));
-        }
+    let mut walked = walk::walk(path, text, Style::Load);
+    match walked.first_error() {
+        Some(problem) => Err(problem.into_error(path)),
+        None => Ok(walked.profile),
     }
-    #[cfg(not(unix))]
-    let _ = (path, provider, span, src);
-    Ok(())
 }
 
 /// Built-in aliases for the profile built from the environment: (alias, provider, model).
@@ -348,7 +300,7 @@ daily = 5
         assert_eq!(p.chains["main"].strategy, Strategy::Cheapest);
         assert_eq!(p.models["gpt"].overrides.params.temperature, Some(0.2));
         assert_eq!(p.providers["local"].base_url, "http://127.0.0.1:11434");
-        assert_eq!(p.budget.daily, Some(5.0));
+        assert_eq!(p.budget.daily, Some(crate::money::Usd::dollars(5)));
     }
 
     #[test]
@@ -398,41 +350,12 @@ mod fuzz {
         "ledger",
         "unknown",
     ];
-    const KEYS: &[&str] = &[
-        "default",
-        "connect_timeout",
-        "first_token_timeout",
-        "idle_timeout",
-        "request_timeout",
-        "retries",
-        "backoff",
-        "max_retry_wait",
-        "allowed_fails",
-        "cooldown",
-        "kind",
-        "api_key_env",
-        "api_key_cmd",
-        "api_key",
-        "base_url",
-        "headers",
-        "api_version",
-        "provider",
-        "model",
-        "input_cost",
-        "output_cost",
-        "cached_input_cost",
-        "context_window",
-        "max_output_tokens",
-        "params",
-        "models",
-        "strategy",
-        "daily",
-        "monthly",
-        "per_request",
-        "store_text",
-        "temperature",
-        "idle_timout",
-    ];
+    /// Every key of the schema, and some that are not: a parameter and a misspelling.
+    fn keys() -> Vec<&'static str> {
+        let mut keys = crate::profile::schema::every_name();
+        keys.extend(["temperature", "idle_timout"]);
+        keys
+    }
     const VALUES: &[&str] = &[
         "\"5s\"",
         "\"250ms\"",
@@ -491,7 +414,7 @@ mod fuzz {
     /// Profiles built from the real table names, keys and tricky values.
     fn profile() -> impl Strategy<Value = String> {
         let line = (
-            prop::sample::select(KEYS),
+            prop::sample::select(keys()),
             prop::sample::select(VALUES),
             any::<bool>(),
         );
