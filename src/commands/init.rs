@@ -23,7 +23,7 @@ use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::profile::check::{self, CheckOptions, Pin, Severity};
 use crate::profile::schema::{self, Field};
-use crate::profile::{self, KeySource, Profile, Provider, Settings, duration};
+use crate::profile::{self, KeySource, Profile, Provider, Settings, Strategy, duration};
 
 pub fn init(args: &InitArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let path = target_path(ctx).ok_or_else(|| {
@@ -276,9 +276,10 @@ fn starter(
                 "[chains.main]\n\
                  # Tried in order: when one fails (outage, rate limit, timeout), the next answers.\n\
                  models = [{}]\n\
-                 strategy = \"fallback\"      # fallback | cheapest | fastest | shuffle\n\
+                 strategy = \"fallback\"      # {}\n\
                  # Any [settings] key may be overridden here, e.g. first_token_timeout = \"10s\".\n",
-                members.join(", ")
+                members.join(", "),
+                Strategy::NAMES.join(" | ")
             );
         }
     }
@@ -324,10 +325,12 @@ fn starter(
          # output_cost = 0.79\n\n",
     );
     if found.is_none() {
-        t.push_str(
+        let _ = writeln!(
+            t,
             "# [chains.main]\n\
              # models = [\"sonnet\", \"gpt\", \"flash\"]\n\
-             # strategy = \"fallback\"      # fallback | cheapest | fastest | shuffle\n\n",
+             # strategy = \"fallback\"      # {}\n",
+            Strategy::NAMES.join(" | ")
         );
     }
     t.push_str(

@@ -8,13 +8,16 @@
 
 use std::time::Duration;
 
-use super::Settings;
+use super::{Settings, Strategy};
+use crate::provider::ProviderKind;
 
 /// The values a key takes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Type {
     /// Any string.
     String,
+    /// One of these strings.
+    Choice(&'static [&'static str]),
     /// A `http://` or `https://` URL.
     Url,
     /// `true` or `false`.
@@ -231,8 +234,8 @@ pub fn setting(name: &str) -> Option<&'static Setting> {
 pub const PROVIDER: &[Key] = &[
     required(
         "kind",
-        Type::String,
-        "openai | anthropic | gemini | ollama | azure",
+        Type::Choice(&ProviderKind::NAMES),
+        "the provider's API",
     ),
     key(
         "api_key_env",
@@ -285,8 +288,8 @@ const CHAIN_OWN: [Key; 2] = [
     ),
     key(
         "strategy",
-        Type::String,
-        "fallback | cheapest | fastest | shuffle",
+        Type::Choice(&Strategy::NAMES),
+        "how the chain orders its models",
     ),
 ];
 

@@ -202,3 +202,70 @@ impl Walk<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{Style, walk};
+
+    /// The loader's first error, as `line:col: message`.
+    fn first(text: &str) -> String {
+        let mut w = walk(Path::new("p.toml"), text, Style::Load);
+        let p = w.first_error().expect("an error");
+        let (line, col) = p.location.unwrap();
+        format!("{line}:{col}: {}", p.message)
+    }
+
+    /// The loader's words for the shape of the document are serde's, as they were when
+    /// serde read the profile.
+    #[test]
+    fn the_loader_speaks_as_serde_did() {
+        assert_eq!(
+            first("[settings]\nretries = \"two\"\n"),
+            "2:11: invalid type: string \"two\", expected i64"
+        );
+        assert_eq!(
+            first("[settings]\nretries = 2.0\n"),
+            "2:11: invalid type: floating point `2.0`, expected i64"
+        );
+        assert_eq!(
+            first("[budget]\ndaily = \"x\"\n"),
+            "2:9: invalid type: string \"x\", expected f64"
+        );
+        assert_eq!(
+            first("[ledger]\nkeep = 1\n"),
+            "2:1: unknown field `keep`, expected `store_text`"
+        );
+        assert_eq!(
+            first("[providers.o]\nbase_url = \"http://h\"\n"),
+            "1:1: missing field `kind`"
+        );
+        assert_eq!(
+            first("[providers.o]\nkind = \"openai\"\n[chains.c]\nmodels = \"o/x\"\n"),
+            "4:10: invalid type: string \"o/x\", expected a sequence"
+        );
+        let unknown = first("[settings]\nidle_timout = \"5s\"\n");
+        assert!(
+            unknown.starts_with(
+                "2:1: unknown field `idle_timout`, expected one of `connect_timeout`, \
+                 `first_token_timeout`, `idle_timeout`, `request_timeout`, `retries`,"
+            ),
+            "{unknown}"
+        );
+    }
+
+    /// Shape comes before values, and values go in the loader's order: settings
+    /// first, each in the schema's order.
+    #[test]
+    fn the_loader_reports_the_first_error_of_the_earliest_stage() {
+        assert_eq!(
+            first("[budget]\ndaily = -1\n[settings]\nretries = \"x\"\n"),
+            "4:11: invalid type: string \"x\", expected i64"
+        );
+        assert_eq!(
+            first("[settings]\ncooldown = \"x\"\nidle_timeout = \"y\"\n"),
+            "3:16: idle_timeout: `y` is not a duration (try \"250ms\", \"5s\", \"2m\", \"1h\")"
+        );
+    }
+}

@@ -123,7 +123,7 @@ impl Walk<'_> {
     fn shape_value(&mut self, v: &Value<'_>, ty: Type, what: &str) {
         let value = v.get_ref();
         match ty {
-            Type::String | Type::Url | Type::Duration { .. } => {
+            Type::String | Type::Choice(_) | Type::Url | Type::Duration { .. } => {
                 if !matches!(value, DeValue::String(_)) {
                     self.wrong_type(v, what, "a string", "a string");
                 }
