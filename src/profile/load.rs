@@ -336,20 +336,40 @@ mod fuzz {
 
     const PATH: &str = "/nonexistent/route-fuzz/p.toml";
 
-    const TABLES: &[&str] = &[
-        "settings",
-        "providers.o",
-        "providers.a",
-        "providers.o.headers",
-        "models.m",
-        "models.n",
-        "models.m.params",
-        "chains.c",
-        "chains.d",
-        "budget",
-        "ledger",
-        "unknown",
+    /// The names the fuzzed tables are given; the values below refer to them.
+    const INSTANCES: &[(&str, [&str; 2])] = &[
+        ("providers", ["o", "a"]),
+        ("models", ["m", "n"]),
+        ("chains", ["c", "d"]),
     ];
+
+    /// Every table of the schema (named ones twice, their sub-tables once), and one
+    /// that is not.
+    fn tables() -> Vec<String> {
+        use crate::profile::schema::{TOP, Type};
+        let mut out = vec!["unknown".to_owned()];
+        for top in TOP {
+            match top.ty {
+                Type::Table(_) => out.push(top.name.to_owned()),
+                Type::Named(keys) => {
+                    let names = INSTANCES
+                        .iter()
+                        .find(|(table, _)| *table == top.name)
+                        .map_or(["x", "y"], |(_, names)| *names);
+                    for name in names {
+                        out.push(format!("{}.{name}", top.name));
+                    }
+                    for key in keys {
+                        if matches!(key.ty, Type::StringTable | Type::AnyTable) {
+                            out.push(format!("{}.{}.{}", top.name, names[0], key.name));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
     /// Every key of the schema, and some that are not: a parameter and a misspelling.
     fn keys() -> Vec<&'static str> {
         let mut keys = crate::profile::schema::every_name();
@@ -419,7 +439,7 @@ mod fuzz {
             any::<bool>(),
         );
         let table = (
-            prop::sample::select(TABLES),
+            prop::sample::select(tables()),
             prop::collection::vec(line.clone(), 0..6),
         );
         (
@@ -561,6 +581,29 @@ per_request = 0.5
         fn a_damaged_good_profile(text in damaged()) {
             check(&text)?;
         }
+    }
+
+    #[test]
+    fn the_fuzzed_tables_are_the_schemas() {
+        let mut tables = tables();
+        tables.sort();
+        assert_eq!(
+            tables,
+            [
+                "budget",
+                "chains.c",
+                "chains.d",
+                "ledger",
+                "models.m",
+                "models.m.params",
+                "models.n",
+                "providers.a",
+                "providers.o",
+                "providers.o.headers",
+                "settings",
+                "unknown",
+            ]
+        );
     }
 
     #[test]
