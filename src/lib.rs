@@ -5,7 +5,6 @@
 //! benchmarks can reach the parsers, the router and the cost code directly.
 //! It makes no promise of a stable API.
 
-pub mod advice;
 pub mod catalog;
 pub mod cli;
 pub mod commands;

@@ -148,7 +148,7 @@ impl<'a> Sum<&'a Usd> for Usd {
 pub struct Price(i64);
 
 impl Price {
-    /// A price from USD per token, as LiteLLM's catalog gives it (`3e-06`), rounded to the
+    /// A price from USD per token, as `LiteLLM`'s catalog gives it (`3e-06`), rounded to the
     /// nearest picodollar. `None` for NaN, infinities and negative prices.
     pub fn per_token(usd: f64) -> Option<Price> {
         picos_from_scaled(usd * 1e12).map(Price)

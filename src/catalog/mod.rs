@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::LazyLock;
 
+pub mod advice;
 pub mod cache;
 mod litellm;
 pub mod lookup;

@@ -6,12 +6,12 @@ use std::io;
 use std::time::SystemTime;
 
 use super::{Context, params, read_prompt};
-use crate::advice;
 use crate::cli::AskArgs;
 use crate::error::{self, Error};
 use crate::exit::ExitStatus;
 use crate::output::json::AskJson;
 use crate::output::{Answer, Printer, summary};
+use crate::pipeline::advice;
 use crate::pipeline::{RecordAs, Sender, Session, nothing_to_try, with_timeout};
 use crate::profile::reference::{self, Resolved};
 use crate::provider::types::ChatRequest;

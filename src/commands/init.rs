@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use super::Context;
 use crate::catalog::Catalog;
@@ -22,7 +22,8 @@ use crate::env;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::profile::check::{self, CheckOptions, Pin, Severity};
-use crate::profile::{self, KeySource, Profile, Provider, Settings, duration};
+use crate::profile::schema::{self, Field};
+use crate::profile::{self, KeySource, Profile, Provider, Settings, Strategy, duration};
 
 pub fn init(args: &InitArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let path = target_path(ctx).ok_or_else(|| {
@@ -43,34 +44,31 @@ pub fn init(args: &InitArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     write_private(&path, &text, args.force)?;
 
     let printer = &ctx.printer;
-    match &found {
-        Some(p) => {
-            let providers: Vec<&str> = p.providers.keys().map(String::as_str).collect();
-            let chain = p
-                .chains
-                .get("main")
-                .map(|c| c.models.join(" → "))
-                .unwrap_or_default();
-            printer.note(&format!(
-                "route: wrote {} (providers: {}; default chain main: {chain})",
-                path.display(),
-                providers.join(", ")
-            ));
-            printer.note(&format!(
-                "next:\n  route models                  your models, prices and health\n  route ask \"Say hello\"         ask the default chain\n  route init --check            check the profile after editing it\n  {}",
-                "route completions --help      tab completion for your shell"
-            ));
-        }
-        None => {
-            printer.note(&format!(
-                "route: wrote {} with commented examples only: no provider key was found in the environment",
-                path.display()
-            ));
-            printer.note(&format!(
-                "next: set one of {}, then run `route init --force` to fill the profile from it (or uncomment the examples)",
-                key_variables()
-            ));
-        }
+    if let Some(p) = &found {
+        let providers: Vec<&str> = p.providers.keys().map(String::as_str).collect();
+        let chain = p
+            .chains
+            .get("main")
+            .map(|c| c.models.join(" → "))
+            .unwrap_or_default();
+        printer.note(&format!(
+            "route: wrote {} (providers: {}; default chain main: {chain})",
+            path.display(),
+            providers.join(", ")
+        ));
+        printer.note(&format!(
+            "next:\n  route models                  your models, prices and health\n  route ask \"Say hello\"         ask the default chain\n  route init --check            check the profile after editing it\n  {}",
+            "route completions --help      tab completion for your shell"
+        ));
+    } else {
+        printer.note(&format!(
+            "route: wrote {} with commented examples only: no provider key was found in the environment",
+            path.display()
+        ));
+        printer.note(&format!(
+            "next: set one of {}, then run `route init --force` to fill the profile from it (or uncomment the examples)",
+            key_variables()
+        ));
     }
     Ok(ExitStatus::Success)
 }
@@ -282,9 +280,10 @@ fn starter(
                 "[chains.main]\n\
                  # Tried in order: when one fails (outage, rate limit, timeout), the next answers.\n\
                  models = [{}]\n\
-                 strategy = \"fallback\"      # fallback | cheapest | fastest | shuffle\n\
+                 strategy = \"fallback\"      # {}\n\
                  # Any [settings] key may be overridden here, e.g. first_token_timeout = \"10s\".\n",
-                members.join(", ")
+                members.join(", "),
+                Strategy::NAMES.join(" | ")
             );
         }
     }
@@ -330,10 +329,12 @@ fn starter(
          # output_cost = 0.79\n\n",
     );
     if found.is_none() {
-        t.push_str(
+        let _ = writeln!(
+            t,
             "# [chains.main]\n\
              # models = [\"sonnet\", \"gpt\", \"flash\"]\n\
-             # strategy = \"fallback\"      # fallback | cheapest | fastest | shuffle\n\n",
+             # strategy = \"fallback\"      # {}\n",
+            Strategy::NAMES.join(" | ")
         );
     }
     t.push_str(
@@ -347,58 +348,18 @@ fn starter(
 }
 
 fn settings_block(t: &mut String) {
-    let s = Settings::default();
-    let d = |d: Duration| format!("\"{}\"", duration::format(d));
-    let lines = [
-        ("connect_timeout", d(s.connect_timeout), ""),
-        (
-            "first_token_timeout",
-            d(s.first_token_timeout),
-            "time to the first streamed byte of the answer",
-        ),
-        (
-            "idle_timeout",
-            d(s.idle_timeout),
-            "longest silence inside a stream",
-        ),
-        (
-            "request_timeout",
-            d(s.request_timeout),
-            "one attempt, end to end",
-        ),
-        (
-            "retries",
-            s.retries.to_string(),
-            "extra tries on the same model for transient errors",
-        ),
-        (
-            "backoff",
-            d(s.backoff),
-            "base of exponential backoff with jitter",
-        ),
-        (
-            "max_retry_wait",
-            d(s.max_retry_wait),
-            "a longer Retry-After moves on to the next model",
-        ),
-        (
-            "allowed_fails",
-            s.allowed_fails.to_string(),
-            "consecutive failures that put a model in cooldown",
-        ),
-        (
-            "cooldown",
-            d(s.cooldown),
-            "a model in cooldown is skipped, in later runs too",
-        ),
-    ];
+    let mut s = Settings::default();
     t.push_str("[settings]\n# Every key is optional; these are the defaults.\n");
-    for (key, value, note) in lines {
-        let assignment = format!("# {key} = {value}");
-        if note.is_empty() {
+    for setting in schema::SETTING_FIELDS {
+        let value = match setting.field {
+            Field::Duration(at) => format!("\"{}\"", duration::format(*at(&mut s))),
+            Field::Count(at) => at(&mut s).to_string(),
+        };
+        let assignment = format!("# {} = {value}", setting.key.name);
+        if setting.key.doc.is_empty() {
             let _ = writeln!(t, "{assignment}");
         } else {
-            let _ = writeln!(t, "{assignment:<34}# {note}");
+            let _ = writeln!(t, "{assignment:<34}# {}", setting.key.doc);
         }
     }
     t.push('\n');
@@ -480,7 +441,7 @@ mod tests {
         assert!(text.contains("api_key_env = \"OPENAI_API_KEY\""), "{text}");
         assert!(text.contains("api_key_env = \"GOOGLE_API_KEY\""), "{text}");
         assert!(text.contains("# [providers.anthropic]"), "{text}");
-        let p = profile::load::parse(Path::new("p.toml"), &text).unwrap();
+        let p = profile::load::parse(Path::new("p.toml"), &text, &|_| None).unwrap();
         assert_eq!(p.default.as_deref(), Some("main"));
         assert_eq!(p.chains["main"].models, found.chains["main"].models);
         assert_eq!(
@@ -496,7 +457,7 @@ mod tests {
         let env = env_of(&[]);
         let catalog = crate::catalog::builtin();
         let text = starter(None, &env, &catalog, SystemTime::now());
-        let p = profile::load::parse(Path::new("p.toml"), &text).unwrap();
+        let p = profile::load::parse(Path::new("p.toml"), &text, &|_| None).unwrap();
         assert!(p.providers.is_empty() && p.models.is_empty());
         assert!(text.contains("# [providers.openai]"), "{text}");
         assert!(text.contains("route init --force"), "{text}");
@@ -512,7 +473,7 @@ mod tests {
                 }
             })
             .collect();
-        profile::load::parse(Path::new("p.toml"), &uncommented)
+        profile::load::parse(Path::new("p.toml"), &uncommented, &|_| None)
             .unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
     }
 }

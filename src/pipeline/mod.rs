@@ -8,6 +8,7 @@
 //! is theirs: which references to resolve, what to print, and what a routed
 //! request means for their exit status.
 
+pub mod advice;
 mod record;
 
 use std::cell::OnceCell;
@@ -21,7 +22,6 @@ pub use record::{RecordAs, Recorder};
 use crate::catalog::{self, Catalog, Pricing};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::money::Price;
 use crate::output::Printer;
 use crate::profile::reference::{self, Resolved};
 use crate::profile::{self, Profile, Settings, Target};
@@ -318,23 +318,16 @@ pub fn facts(target: &Target, catalog: &Catalog) -> (ModelFacts, Option<String>)
     let o = &target.overrides;
     let mut pricing: Option<Pricing> = info.and_then(|i| i.pricing);
     if let (Some(input), Some(output)) = (o.input_cost, o.output_cost) {
-        let (Some(input), Some(output)) = (Price::per_million(input), Price::per_million(output))
-        else {
-            return (ModelFacts::default(), None);
-        };
         pricing = Some(Pricing::flat(input, output));
     } else if let Some(p) = pricing.as_mut() {
-        if let Some(i) = o.input_cost.and_then(Price::per_million) {
+        if let Some(i) = o.input_cost {
             p.input = i;
         }
-        if let Some(out) = o.output_cost.and_then(Price::per_million) {
+        if let Some(out) = o.output_cost {
             p.output = out;
         }
     }
-    if let (Some(p), Some(c)) = (
-        pricing.as_mut(),
-        o.cached_input_cost.and_then(Price::per_million),
-    ) {
+    if let (Some(p), Some(c)) = (pricing.as_mut(), o.cached_input_cost) {
         p.cache_read = Some(c);
     }
     let facts = ModelFacts {
@@ -410,7 +403,9 @@ mod tests {
     fn a_fixed_plan_tries_every_member_in_order() {
         // -- Setup
         let ctx = context();
-        let profile = crate::profile::load::parse(std::path::Path::new("p.toml"), PROFILE).unwrap();
+        let profile =
+            crate::profile::load::parse(std::path::Path::new("p.toml"), PROFILE, &|_| None)
+                .unwrap();
         let session = Session::with_profile(&ctx, profile);
         let resolved = session.resolve("c").unwrap();
         // -- Exec
@@ -433,7 +428,9 @@ mod tests {
     #[test]
     fn nothing_to_try_is_a_budget_error_only_when_every_skip_is_the_budget() {
         let ctx = context();
-        let profile = crate::profile::load::parse(std::path::Path::new("p.toml"), PROFILE).unwrap();
+        let profile =
+            crate::profile::load::parse(std::path::Path::new("p.toml"), PROFILE, &|_| None)
+                .unwrap();
         let session = Session::with_profile(&ctx, profile);
         let mut plan = session.fixed_plan(&session.resolve("c").unwrap().targets, 64);
         let budget = Skip::Budget {

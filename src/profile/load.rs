@@ -3,14 +3,12 @@
 //! environment's API keys.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use super::validate::{self, Source};
+use super::walk::{self, Style};
 use super::{Chain, KeySource, ModelAlias, ModelOverrides, Profile, Provider, Settings, Strategy};
 use crate::env;
 use crate::error::Error;
-use crate::suggest;
 
 /// What decides which profile is loaded.
 pub struct LoadOptions<'a> {
@@ -49,62 +47,20 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<Profile, Error> {
     };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::usage(format!("cannot read profile {}: {e}", path.display())))?;
-    parse(&path, &text)
+    parse(&path, &text, opts.env)
 }
 
 /// Parses profile text; `path` is only used in messages and for the 0600 rule.
-pub fn parse(path: &Path, text: &str) -> Result<Profile, Error> {
-    let src = Source { path, text };
-    let raw = toml::from_str(text).map_err(|e: toml::de::Error| {
-        let span = e.span().unwrap_or(0..0);
-        let message = e.message().trim().to_owned();
-        let hint = unknown_field_hint(&message);
-        src.error(span, message, hint)
-    })?;
-    validate::profile(raw, &src)
-}
-
-/// serde says "unknown field `x`, expected one of `a`, `b`"; turn that into
-/// "did you mean `a`?".
-fn unknown_field_hint(message: &str) -> Option<String> {
-    let rest = message
-        .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("unknown variant `"))?;
-    let (name, expected) = rest.split_once('`')?;
-    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    suggest::did_you_mean(name, candidates.iter().copied())
-}
-
-/// The 0600 rule: an inline key is accepted only from a file its owner alone can read.
-pub(super) fn check_private(
+pub fn parse(
     path: &Path,
-    provider: &str,
-    span: Range<usize>,
-    src: &Source<'_>,
-) -> Result<(), Error> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let Ok(meta) = std::fs::metadata(path) else {
-            return Ok(());
-        };
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(src.error(
-                span,
-                format!(
-                    "providers.{provider}.api_key is written in a file that others can read (mode {mode:04o})"
-                ),
-                Some(format!(
-                    "run `chmod 600 {}`, or use api_key_env / api_key_cmd instead",
-                    path.display()
-                )),
-            ));
-        }
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Profile, Error> {
+    let mut walked = walk::walk(path, text, Style::Load, env);
+    match walked.first_error() {
+        Some(problem) => Err(problem.into_error(path)),
+        None => Ok(walked.profile),
     }
-    #[cfg(not(unix))]
-    let _ = (path, provider, span, src);
-    Ok(())
 }
 
 /// The profile built from API keys in the environment when no file exists:
@@ -229,7 +185,9 @@ mod tests {
     #[test]
     fn unknown_key_names_line_and_suggests() {
         let text = "[settings]\nretries = 2\nidle_timout = \"5s\"\n";
-        let err = parse(Path::new("p.toml"), text).unwrap_err().to_string();
+        let err = parse(Path::new("p.toml"), text, &|_| None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("p.toml:3:1"), "{err}");
         assert!(err.contains("idle_timeout"), "{err}");
     }
@@ -237,7 +195,9 @@ mod tests {
     #[test]
     fn bad_duration_names_key_and_place() {
         let text = "[settings]\ncooldown = \"5 parsecs\"\n";
-        let err = parse(Path::new("p.toml"), text).unwrap_err().to_string();
+        let err = parse(Path::new("p.toml"), text, &|_| None)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("p.toml:2:12") && err.contains("cooldown"),
             "{err}"
@@ -268,14 +228,14 @@ idle_timeout = "3s"
 [budget]
 daily = 5
 "#;
-        let p = parse(Path::new("p.toml"), text).unwrap();
+        let p = parse(Path::new("p.toml"), text, &|_| None).unwrap();
         assert_eq!(p.settings.retries, 2);
         assert_eq!(p.chains["main"].settings.idle_timeout.as_secs(), 3);
         assert_eq!(p.chains["main"].settings.retries, 2);
         assert_eq!(p.chains["main"].strategy, Strategy::Cheapest);
         assert_eq!(p.models["gpt"].overrides.params.temperature, Some(0.2));
         assert_eq!(p.providers["local"].base_url, "http://127.0.0.1:11434");
-        assert_eq!(p.budget.daily, Some(5.0));
+        assert_eq!(p.budget.daily, Some(crate::money::Usd::dollars(5)));
     }
 
     #[test]
@@ -283,13 +243,13 @@ daily = 5
         let base =
             "[providers.o]\nkind = \"openai\"\n[models.a]\nprovider = \"o\"\nmodel = \"m\"\n";
         let selfref = format!("{base}[chains.c]\nmodels = [\"a\", \"c\"]\n");
-        let err = parse(Path::new("p.toml"), &selfref)
+        let err = parse(Path::new("p.toml"), &selfref, &|_| None)
             .unwrap_err()
             .to_string();
         assert!(err.contains("names itself") && err.contains(":7:"), "{err}");
         let unknown = format!("{base}[chains.c]\nmodels = [\"b\"]\n");
         assert!(
-            parse(Path::new("p.toml"), &unknown)
+            parse(Path::new("p.toml"), &unknown, &|_| None)
                 .unwrap_err()
                 .to_string()
                 .contains("unknown model alias `b`")
@@ -311,55 +271,46 @@ mod fuzz {
 
     const PATH: &str = "/nonexistent/route-fuzz/p.toml";
 
-    const TABLES: &[&str] = &[
-        "settings",
-        "providers.o",
-        "providers.a",
-        "providers.o.headers",
-        "models.m",
-        "models.n",
-        "models.m.params",
-        "chains.c",
-        "chains.d",
-        "budget",
-        "ledger",
-        "unknown",
+    /// The names the fuzzed tables are given; the values below refer to them.
+    const INSTANCES: &[(&str, [&str; 2])] = &[
+        ("providers", ["o", "a"]),
+        ("models", ["m", "n"]),
+        ("chains", ["c", "d"]),
     ];
-    const KEYS: &[&str] = &[
-        "default",
-        "connect_timeout",
-        "first_token_timeout",
-        "idle_timeout",
-        "request_timeout",
-        "retries",
-        "backoff",
-        "max_retry_wait",
-        "allowed_fails",
-        "cooldown",
-        "kind",
-        "api_key_env",
-        "api_key_cmd",
-        "api_key",
-        "base_url",
-        "headers",
-        "api_version",
-        "provider",
-        "model",
-        "input_cost",
-        "output_cost",
-        "cached_input_cost",
-        "context_window",
-        "max_output_tokens",
-        "params",
-        "models",
-        "strategy",
-        "daily",
-        "monthly",
-        "per_request",
-        "store_text",
-        "temperature",
-        "idle_timout",
-    ];
+
+    /// Every table of the schema (named ones twice, their sub-tables once), and one
+    /// that is not.
+    fn tables() -> Vec<String> {
+        use crate::profile::schema::{TOP, Type};
+        let mut out = vec!["unknown".to_owned()];
+        for top in TOP {
+            match top.ty {
+                Type::Table(_) => out.push(top.name.to_owned()),
+                Type::Named(keys) => {
+                    let names = INSTANCES
+                        .iter()
+                        .find(|(table, _)| *table == top.name)
+                        .map_or(["x", "y"], |(_, names)| *names);
+                    for name in names {
+                        out.push(format!("{}.{name}", top.name));
+                    }
+                    for key in keys {
+                        if matches!(key.ty, Type::StringTable | Type::AnyTable) {
+                            out.push(format!("{}.{}.{}", top.name, names[0], key.name));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+    /// Every key of the schema, and some that are not: a parameter and a misspelling.
+    fn keys() -> Vec<&'static str> {
+        let mut keys = crate::profile::schema::every_name();
+        keys.extend(["temperature", "idle_timout"]);
+        keys
+    }
     const VALUES: &[&str] = &[
         "\"5s\"",
         "\"250ms\"",
@@ -418,12 +369,12 @@ mod fuzz {
     /// Profiles built from the real table names, keys and tricky values.
     fn profile() -> impl Strategy<Value = String> {
         let line = (
-            prop::sample::select(KEYS),
+            prop::sample::select(keys()),
             prop::sample::select(VALUES),
             any::<bool>(),
         );
         let table = (
-            prop::sample::select(TABLES),
+            prop::sample::select(tables()),
             prop::collection::vec(line.clone(), 0..6),
         );
         (
@@ -526,7 +477,7 @@ per_request = 0.5
 
     /// An error names `PATH:LINE:COL:` and is one line (a hint may follow).
     fn check(text: &str) -> Result<(), TestCaseError> {
-        if let Err(e) = parse(Path::new(PATH), text) {
+        if let Err(e) = parse(Path::new(PATH), text, &|_| None) {
             let rest = e
                 .message
                 .strip_prefix(PATH)
@@ -568,7 +519,30 @@ per_request = 0.5
     }
 
     #[test]
+    fn the_fuzzed_tables_are_the_schemas() {
+        let mut tables = tables();
+        tables.sort();
+        assert_eq!(
+            tables,
+            [
+                "budget",
+                "chains.c",
+                "chains.d",
+                "ledger",
+                "models.m",
+                "models.m.params",
+                "models.n",
+                "providers.a",
+                "providers.o",
+                "providers.o.headers",
+                "settings",
+                "unknown",
+            ]
+        );
+    }
+
+    #[test]
     fn the_good_profile_parses() {
-        parse(Path::new(PATH), GOOD).unwrap();
+        parse(Path::new(PATH), GOOD, &|_| None).unwrap();
     }
 }

@@ -6,10 +6,11 @@
 pub mod check;
 pub mod duration;
 pub mod load;
-mod raw;
+pub mod problem;
 pub mod reference;
+pub mod schema;
 pub mod secret;
-mod validate;
+mod walk;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ pub use load::{LoadOptions, load};
 pub use reference::{Resolved, Target};
 pub use secret::{ApiKey, KeySource};
 
+use crate::money::{Price, Usd};
 use crate::provider::ProviderKind;
 use crate::provider::types::Params;
 
@@ -61,10 +63,10 @@ pub struct ModelAlias {
 /// What the profile says about a model beyond the catalog.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelOverrides {
-    /// USD per 1M tokens.
-    pub input_cost: Option<f64>,
-    pub output_cost: Option<f64>,
-    pub cached_input_cost: Option<f64>,
+    /// Written in USD per 1M tokens.
+    pub input_cost: Option<Price>,
+    pub output_cost: Option<Price>,
+    pub cached_input_cost: Option<Price>,
     pub context_window: Option<u64>,
     pub max_output_tokens: Option<u64>,
     pub params: Params,
@@ -108,7 +110,8 @@ impl Strategy {
     }
 }
 
-/// The router's settings (`[settings]`, overridable per chain).
+/// The router's settings (`[settings]`, overridable per chain); their keys, ranges
+/// and docs are in [`schema::SETTING_FIELDS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
     pub connect_timeout: Duration,
@@ -138,12 +141,12 @@ impl Default for Settings {
     }
 }
 
-/// `[budget]`, in USD.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// `[budget]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Budget {
-    pub daily: Option<f64>,
-    pub monthly: Option<f64>,
-    pub per_request: Option<f64>,
+    pub daily: Option<Usd>,
+    pub monthly: Option<Usd>,
+    pub per_request: Option<Usd>,
 }
 
 impl Budget {

@@ -179,6 +179,7 @@ model = "gpt-4o"
 models = ["sonnet", "gpt"]
 strategy = "shuffle"
 "#,
+            &|_| None,
         )
         .unwrap()
     }

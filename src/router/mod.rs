@@ -505,6 +505,7 @@ mod tests {
         let profile = crate::profile::load::parse(
             std::path::Path::new("p.toml"),
             "[providers.o]\nkind = \"openai\"\n[models.a]\nprovider = \"o\"\nmodel = \"m\"\n",
+            &|_| None,
         )
         .unwrap();
         let target = crate::profile::reference::resolve(&profile, "a")

@@ -272,7 +272,7 @@ fn hard_skip(p: &Planned, input: u64, budget: &Budget, spent: Spent) -> Option<S
         ("monthly", budget.monthly, spent.this_month),
     ];
     for (name, cap, used) in caps {
-        let Some(cap) = cap.and_then(Usd::from_dollars) else {
+        let Some(cap) = cap else {
             continue;
         };
         let left = cap.saturating_sub(used);

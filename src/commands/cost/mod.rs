@@ -25,7 +25,6 @@ use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::ledger::query::{self, Filter, GroupBy, GroupRow, RequestRow, Totals};
 use crate::ledger::{Ledger, LedgerError};
-use crate::money::Usd;
 use crate::output::Printer;
 use crate::profile::Budget;
 use crate::router::plan::Spent;
@@ -281,16 +280,15 @@ impl Data {
 /// `budget: daily $1.23 / $5.00 · monthly $10.00 / $50.00 · per request $0.50`,
 /// or `None` when no cap is set.
 fn budget_line(budget: &Budget, spent: Spent) -> Option<String> {
-    let dollars = |v: f64| Usd::from_dollars(v).map_or_else(|| format!("${v}"), |u| u.to_string());
     let mut parts = Vec::new();
     if let Some(cap) = budget.daily {
-        parts.push(format!("daily {} / {}", spent.today, dollars(cap)));
+        parts.push(format!("daily {} / {}", spent.today, cap));
     }
     if let Some(cap) = budget.monthly {
-        parts.push(format!("monthly {} / {}", spent.this_month, dollars(cap)));
+        parts.push(format!("monthly {} / {}", spent.this_month, cap));
     }
     if let Some(cap) = budget.per_request {
-        parts.push(format!("per request {}", dollars(cap)));
+        parts.push(format!("per request {cap}"));
     }
     (!parts.is_empty()).then(|| format!("budget: {}", parts.join(" · ")))
 }
@@ -301,6 +299,7 @@ mod tests {
     use super::table::cost_text;
     use super::*;
     use crate::ledger::tests::{noon, row};
+    use crate::money::Usd;
     use crate::router::Outcome;
     use crate::time::from_unix_ms;
 
@@ -384,8 +383,8 @@ mod tests {
             this_month: Usd::dollars(10),
         };
         let budget = Budget {
-            daily: Some(5.0),
-            monthly: Some(50.0),
+            daily: Some(Usd::dollars(5)),
+            monthly: Some(Usd::dollars(50)),
             per_request: None,
         };
         assert_eq!(
@@ -399,9 +398,9 @@ mod tests {
     fn the_budget_goes_to_stderr_with_machine_formats() {
         let dir = seeded();
         let budget = Budget {
-            daily: Some(5.0),
+            daily: Some(Usd::dollars(5)),
             monthly: None,
-            per_request: Some(0.5),
+            per_request: Usd::from_dollars(0.5),
         };
         let c = ctx(Some(dir.path().into()), budget);
         let now = SystemTime::now();

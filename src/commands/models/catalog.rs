@@ -8,12 +8,12 @@ use serde::Serialize;
 
 use super::list::{price_cell, pricing_pair, tokens};
 use super::print_json;
-use crate::advice;
 use crate::catalog::{self, Catalog, ModelInfo};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::output::table;
 use crate::output::table::keep_whole;
+use crate::pipeline::advice;
 use crate::pipeline::{Context, runtime};
 use crate::provider::ProviderKind;
 use crate::provider::http;

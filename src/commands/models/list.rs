@@ -7,13 +7,13 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::{Entry, print_json};
-use crate::advice::{self, Pin};
 use crate::catalog::{Catalog, Pricing};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::money::Price;
 use crate::output::summary;
 use crate::output::table::{self, at_least, keep_whole};
+use crate::pipeline::advice::{self, Pin};
 use crate::pipeline::{Session, facts};
 use crate::profile::Settings;
 use crate::router::plan::{Health, ModelFacts};

@@ -3,7 +3,7 @@
 //! and `--update-catalog`.
 //!
 //! The advice about a model (floating id, unknown price, retirement and successor) comes
-//! from [`crate::advice`], so that `route models`, `route init --check` and `route ask`
+//! from [`crate::pipeline::advice`], so that `route models`, `route init --check` and `route ask`
 //! say the same thing. One file per job: `list` the table and its JSON, `check` the
 //! live check, `catalog` the price catalog's listing and download.
 
@@ -17,13 +17,13 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::Context;
-use crate::advice::{self, ModelToCheck, warn_with_hint};
 use crate::catalog::Catalog;
 use crate::cli::ModelsArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::output::Printer;
 use crate::pipeline::Session;
+use crate::pipeline::advice::{self, ModelToCheck, warn_with_hint};
 use crate::profile::check::{self as profile_check, CheckOptions, Problem, Severity, Topic};
 use crate::profile::{Profile, Settings, Target, reference};
 
@@ -240,7 +240,7 @@ mod tests {
     fn names_cover_aliases_and_chains() {
         let p = crate::profile::load::parse(
             Path::new("p.toml"),
-            "[providers.o]\nkind = \"openai\"\n[models.a]\nprovider = \"o\"\nmodel = \"m\"\n[chains.c]\nmodels = [\"a\", \"o/x\"]\n",
+            "[providers.o]\nkind = \"openai\"\n[models.a]\nprovider = \"o\"\nmodel = \"m\"\n[chains.c]\nmodels = [\"a\", \"o/x\"]\n", &|_| None,
         )
         .unwrap();
         let e = entries(&p).unwrap();

@@ -1,25 +1,24 @@
-//! The price catalog's advice about a model: whether its id is pinned or
-//! floating, when it retires and what succeeds it, and the once-a-day warning
-//! `route ask` gives about the model that answered.
+//! The catalog's advice about a model as the sending commands give it: the
+//! once-a-day warning `route ask` gives about the model that answered, worded
+//! as `route models` words it.
 //!
-//! The catalog-side rules themselves ([`pin`], [`newest_snapshot`],
-//! [`retirement`], [`advice`]) are the ones `route init --check` uses; they
-//! are named here so that `route models` and `route ask` take them from one
-//! place, and the warnings are worded once.
+//! The rules themselves ([`pin`], [`newest_snapshot`], [`retirement`],
+//! [`advice`]) live beside the catalog, in [`crate::catalog::advice`], where
+//! `route init --check` takes them too.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::time::SystemTime;
 
-pub use crate::profile::check::{
-    ModelToCheck, Pin, Problem, Topic, advice, days_until, is_near, newest_snapshot, pin,
-    retirement,
+pub use crate::catalog::advice::{
+    ModelToCheck, Pin, advice, days_until, is_near, newest_snapshot, pin, retirement,
 };
 
 use crate::catalog::Catalog;
 use crate::output::Printer;
 use crate::profile::Target;
+use crate::profile::problem::{Problem, Topic};
 
 /// The file in the data dir that remembers which warnings `ask` gave today.
 const WARNED_FILE: &str = "warned.json";
