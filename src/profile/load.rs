@@ -261,6 +261,7 @@ daily = 5
 /// every error it gives names the file, the line and the column, on one line.
 #[cfg(test)]
 mod fuzz {
+    use std::fmt::Write as _;
     use std::path::Path;
 
     use proptest::prelude::*;
@@ -385,16 +386,16 @@ mod fuzz {
                 let mut text = String::new();
                 let put = |text: &mut String, (k, v, quote): (&str, &str, bool)| {
                     if quote {
-                        text.push_str(&format!("\"{k}\" = {v}\n"));
+                        let _ = writeln!(text, "\"{k}\" = {v}");
                     } else {
-                        text.push_str(&format!("{k} = {v}\n"));
+                        let _ = writeln!(text, "{k} = {v}");
                     }
                 };
                 for l in top {
                     put(&mut text, l);
                 }
                 for (name, lines) in tables {
-                    text.push_str(&format!("[{name}]\n"));
+                    let _ = writeln!(text, "[{name}]");
                     for l in lines {
                         put(&mut text, l);
                     }
