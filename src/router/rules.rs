@@ -242,7 +242,7 @@ mod contract_table {
     }
 
     /// The row of an error kind. No wildcard: a new kind does not compile
-    /// until someone places it in the contract's table (and in [`KINDS`]).
+    /// until someone places it in the contract's table (and in [`ErrorKind::ALL`]).
     fn row_of_kind(kind: ErrorKind) -> Row {
         match kind {
             ErrorKind::Connect => Row::Connect,
@@ -259,21 +259,6 @@ mod contract_table {
             ErrorKind::Cancelled => Row::Cancelled,
         }
     }
-
-    const KINDS: [ErrorKind; 12] = [
-        ErrorKind::Connect,
-        ErrorKind::Timeout,
-        ErrorKind::Auth,
-        ErrorKind::RateLimit,
-        ErrorKind::Server,
-        ErrorKind::Overloaded,
-        ErrorKind::ContextLength,
-        ErrorKind::ContentPolicy,
-        ErrorKind::BadRequest,
-        ErrorKind::InvalidResponse,
-        ErrorKind::Incomplete,
-        ErrorKind::Cancelled,
-    ];
 
     /// The row of a bare HTTP error status (an error body route cannot read
     /// further).
@@ -398,7 +383,7 @@ mod contract_table {
     #[test]
     fn every_error_kind_decides_as_the_contract_says() {
         for s in settings() {
-            for kind in KINDS {
+            for kind in ErrorKind::ALL {
                 for retry_after in retry_afters(&s) {
                     let error = ProviderError {
                         retry_after,

@@ -5,32 +5,24 @@
 
 #![cfg(unix)]
 
-use std::fmt::Write as _;
 use std::io::Read;
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Answer, MockServer, Reply, Script, TestEnv, ledger_rows, provider, signal, spawn, wait_until,
+    Answer, MockServer, Reply, Script, TestEnv, ledger_rows, openai_servers, signal, spawn,
+    wait_until,
 };
 
 /// One OpenAI-kind provider per server (`a`, `b`, …), each with a model alias
 /// of the same name on `gpt-4o-mini` (a model with a catalog price).
 fn setup(settings: &str, servers: &[&MockServer]) -> TestEnv {
-    let mut env = TestEnv::new();
-    let mut text = format!("[settings]\nbackoff = \"10ms\"\n{settings}\n");
-    for (i, server) in servers.iter().enumerate() {
-        let name = char::from(b'a' + u8::try_from(i).unwrap()).to_string();
-        env.env(&format!("{}_KEY", name.to_uppercase()), "k");
-        text.push_str(&provider(&name, "openai", server));
-        let _ = write!(
-            text,
-            "[models.{name}]\nprovider = \"{name}\"\nmodel = \"gpt-4o-mini\"\n"
-        );
-    }
-    env.profile(&text);
-    env
+    openai_servers(
+        &format!("[settings]\nbackoff = \"10ms\"\n{settings}"),
+        |_| "k".to_owned(),
+        servers,
+    )
 }
 
 /// The ledger's integrity check and row count, straight from SQLite.

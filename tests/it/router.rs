@@ -1,32 +1,20 @@
 //! The router's rules (issue 5), one test per row of the contract's table,
 //! each asserting the outcome and how many requests every server received.
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Answer, MockServer, Reply, Script, TestEnv, closed_port, ledger_rows, provider, spawn,
+    Answer, MockServer, Reply, Script, TestEnv, closed_port, ledger_rows, openai_servers, spawn,
 };
 
 /// A profile with one provider per server (named a, b, c…), a model alias of
 /// the same name on each, and `settings` lines on top.
 fn setup(settings: &str, servers: &[&MockServer]) -> TestEnv {
-    let mut env = TestEnv::new();
-    let mut text = format!("[settings]\nbackoff = \"10ms\"\n{settings}\n");
-    for (i, server) in servers.iter().enumerate() {
-        let name = char::from(b'a' + u8::try_from(i).unwrap()).to_string();
-        env.env(
-            &format!("{}_KEY", name.to_uppercase()),
-            &format!("key-of-{name}"),
-        );
-        text.push_str(&provider(&name, "openai", server));
-        let _ = write!(
-            text,
-            "[models.{name}]\nprovider = \"{name}\"\nmodel = \"gpt-4o-mini\"\n"
-        );
-    }
-    env.profile(&text);
-    env
+    openai_servers(
+        &format!("[settings]\nbackoff = \"10ms\"\n{settings}"),
+        |name| format!("key-of-{name}"),
+        servers,
+    )
 }
 
 fn answer(text: &str) -> Script {

@@ -8,12 +8,13 @@
 //! width varies. To accept a change: `INSTA_UPDATE=always cargo test
 //! snapshots`, then review the diff (or use `cargo insta review`).
 
-use std::fmt::Write as _;
 use std::time::Duration;
 #[cfg(unix)]
 use std::time::Instant;
 
-use crate::support::{Answer, MockServer, Reply, Run, Script, TestEnv, closed_port, provider};
+use crate::support::{
+    Answer, MockServer, Reply, Run, Script, TestEnv, closed_port, openai_servers,
+};
 #[cfg(unix)]
 use crate::support::{signal, spawn};
 
@@ -68,19 +69,11 @@ fn check_with(name: &str, env: &TestEnv, run: &Run, extra: &[(&str, &str)]) {
 /// alias of the same name on each (gpt-4o-mini, priced by the built-in
 /// catalog), `a` the default, and `extra` on top.
 fn setup(extra: &str, servers: &[&MockServer]) -> TestEnv {
-    let mut env = TestEnv::new();
-    let mut text = format!("default = \"a\"\n{extra}\n");
-    for (i, server) in servers.iter().enumerate() {
-        let name = char::from(b'a' + u8::try_from(i).unwrap()).to_string();
-        env.env(&format!("{}_KEY", name.to_uppercase()), "sk-test-key");
-        text.push_str(&provider(&name, "openai", server));
-        let _ = write!(
-            text,
-            "[models.{name}]\nprovider = \"{name}\"\nmodel = \"gpt-4o-mini\"\n"
-        );
-    }
-    env.profile(&text);
-    env
+    openai_servers(
+        &format!("default = \"a\"\n{extra}"),
+        |_| "sk-test-key".to_owned(),
+        servers,
+    )
 }
 
 fn answer(text: &str) -> Script {

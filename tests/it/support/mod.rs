@@ -136,6 +136,29 @@ impl TestEnv {
     }
 }
 
+/// A profile of `head` lines, then one OpenAI-kind provider per server (named
+/// a, b, c…, each keyed by `key(name)` in `<NAME>_KEY`), each with a model alias
+/// of the same name on `gpt-4o-mini` (a model the built-in catalog prices).
+pub(crate) fn openai_servers(
+    head: &str,
+    key: impl Fn(&str) -> String,
+    servers: &[&MockServer],
+) -> TestEnv {
+    let mut env = TestEnv::new();
+    let mut text = format!("{head}\n");
+    for (i, server) in servers.iter().enumerate() {
+        let name = char::from(b'a' + u8::try_from(i).unwrap()).to_string();
+        env.env(&format!("{}_KEY", name.to_uppercase()), &key(&name));
+        text.push_str(&provider(&name, "openai", server));
+        let _ = writeln!(
+            text,
+            "[models.{name}]\nprovider = \"{name}\"\nmodel = \"gpt-4o-mini\""
+        );
+    }
+    env.profile(&text);
+    env
+}
+
 /// A provider table for a mock of the given kind.
 pub(crate) fn provider(name: &str, kind: &str, server: &MockServer) -> String {
     let key = match kind {
