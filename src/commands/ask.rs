@@ -59,12 +59,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         ));
     }
 
-    let request = ChatRequest {
-        system,
-        prompt,
-        params,
-        stream: !args.no_stream,
-    };
+    let request = ChatRequest::prompt(system.as_deref(), &prompt, params, !args.no_stream);
     let routed = session.send(async |send: Sender<'_>| {
         let mut reporter = AskReporter::new(printer, !args.json, send.cancel);
         send.route(&plan, &request, &settings, &mut reporter).await
@@ -76,7 +71,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             command: "ask",
             chain: resolved.chain.as_deref(),
             tag: args.tag.as_deref(),
-            prompt: Some(&request.prompt),
+            prompt: Some(&prompt),
             ..RecordAs::default()
         },
     );

@@ -350,6 +350,7 @@ async fn attempt_once<'p>(
         key,
         headers: p.headers.clone(),
         api_version: p.api_version.clone(),
+        continuation: p.continuation,
     };
     let call = Call {
         request: &request,
