@@ -882,6 +882,33 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
         );
     }
 
+    /// A continuation is a prefill, without the trailing whitespace the
+    /// API refuses: <https://docs.anthropic.com/en/docs/build-with-claude/prompt-engineering/prefill-claudes-response>
+    #[test]
+    fn continuation_is_a_prefill_without_trailing_whitespace() {
+        let provider = provider(None);
+        let base = ChatRequest::prompt(None, "Hi", Params::default(), true);
+        let build = |request: &ChatRequest| {
+            let call = Call {
+                request,
+                endpoint: &provider,
+                model: "claude-haiku-4-5",
+                max_output_tokens: None,
+            };
+            json_body(&Anthropic.build(&call).unwrap())["messages"].clone()
+        };
+        assert_eq!(
+            build(&base.continuing("Hello, \n")),
+            json!([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello,"}])
+        );
+        // Only whitespace written: nothing left to prefill.
+        assert_eq!(
+            build(&base.continuing("  ")),
+            json!([{"role": "user", "content": "Hi"}])
+        );
+        assert_eq!(KIND.prefix_sent("a b "), "a b");
+    }
+
     #[test]
     fn max_tokens_is_always_sent() {
         let provider = provider(Some("2024-01-01"));

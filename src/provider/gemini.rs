@@ -918,6 +918,30 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
         }
     }
 
+    /// A continuation is a last `model` turn: <https://ai.google.dev/api/caching#Content>
+    #[test]
+    fn continuation_is_a_last_model_turn() {
+        let provider = provider("https://generativelanguage.googleapis.com");
+        let request =
+            ChatRequest::prompt(Some("Sys"), "Hi", Params::default(), true).continuing("Hello ");
+        let call = Call {
+            request: &request,
+            endpoint: &provider,
+            model: "gemini-2.5-flash",
+            max_output_tokens: None,
+        };
+        let body: Value = serde_json::from_slice(&Gemini.build(&call).unwrap().body).unwrap();
+        assert_eq!(
+            body["contents"],
+            json!([{"role": "user", "parts": [{"text": "Hi"}]},
+                   {"role": "model", "parts": [{"text": "Hello "}]}])
+        );
+        assert_eq!(
+            body["systemInstruction"],
+            json!({"parts": [{"text": "Sys"}]})
+        );
+    }
+
     #[test]
     fn request_url_key_and_body() {
         let provider = provider("https://generativelanguage.googleapis.com");

@@ -603,6 +603,25 @@ mod tests {
         );
     }
 
+    /// A continuation is a last assistant message:
+    /// <https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion>
+    #[test]
+    fn continuation_is_a_last_assistant_message() {
+        let provider = provider();
+        let request = ChatRequest::prompt(None, "Hi", Params::default(), true).continuing("Hello ");
+        let call = Call {
+            request: &request,
+            endpoint: &provider,
+            model: "llama3.2",
+            max_output_tokens: None,
+        };
+        let body: Value = serde_json::from_slice(&Ollama.build(&call).unwrap().body).unwrap();
+        assert_eq!(
+            body["messages"],
+            json!([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello "}])
+        );
+    }
+
     #[test]
     fn stream_false_is_explicit_and_a_key_is_a_bearer() {
         let provider = provider();

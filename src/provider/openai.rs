@@ -438,6 +438,60 @@ mod tests {
 
     use crate::provider::testing::text;
 
+    /// A continuation in each OpenAI-compatible form (Mistral's `prefix`:
+    /// <https://docs.mistral.ai/api/#tag/chat/operation/chat_completion_v1_chat_completions_post>,
+    /// DeepSeek's chat prefix completion:
+    /// <https://api-docs.deepseek.com/guides/chat_prefix_completion>, vLLM's
+    /// `continue_final_message`:
+    /// <https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html#extra-parameters-for-chat-api>).
+    #[test]
+    fn continuation_bodies() {
+        use crate::provider::types::{ChatRequest, Params};
+        use crate::provider::{Continuation, Endpoint};
+        let request = ChatRequest::prompt(Some("Be brief."), "Hi", Params::default(), true)
+            .continuing("Hello, ");
+        let body = |continuation| {
+            let endpoint = Endpoint {
+                name: "o".into(),
+                kind: KIND,
+                base_url: "http://x/v1".into(),
+                key: None,
+                headers: vec![],
+                api_version: None,
+                continuation,
+            };
+            let call = Call {
+                request: &request,
+                endpoint: &endpoint,
+                model: "m",
+                max_output_tokens: None,
+            };
+            serde_json::from_slice::<Value>(&OpenAi.build(&call).unwrap().body).unwrap()
+        };
+        let prefix = body(Continuation::Prefix);
+        assert_eq!(
+            prefix["messages"],
+            json!([{"role": "system", "content": "Be brief."},
+                   {"role": "user", "content": "Hi"},
+                   {"role": "assistant", "content": "Hello, ", "prefix": true}])
+        );
+        assert!(prefix.get("continue_final_message").is_none());
+        let open = body(Continuation::ContinueFinalMessage);
+        assert_eq!(
+            open["messages"][2],
+            json!({"role": "assistant", "content": "Hello, "})
+        );
+        assert_eq!(
+            (
+                &open["continue_final_message"],
+                &open["add_generation_prompt"]
+            ),
+            (&json!(true), &json!(false))
+        );
+        assert!(KIND.can_continue(Continuation::Prefix) && !KIND.can_continue(Continuation::None));
+        assert!(!crate::provider::azure::KIND.can_continue(Continuation::Prefix));
+    }
+
     #[test]
     fn decodes_fixture_at_every_split() {
         let bytes = STREAM.as_bytes();
