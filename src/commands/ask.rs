@@ -16,7 +16,7 @@ use crate::pipeline::{RecordAs, Sender, Session, nothing_to_try, with_timeout};
 use crate::profile::reference::{self, Resolved};
 use crate::provider::types::ChatRequest;
 use crate::router::plan::{Plan, Planned};
-use crate::router::{self, Attempt, Ending, Reach, Reporter, Routed};
+use crate::router::{self, AfterText, Attempt, Ending, Reach, Reporter, Routed};
 use crate::signal::Cancel;
 use crate::tokens;
 
@@ -59,14 +59,12 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         ));
     }
 
-    let request = ChatRequest {
-        system,
-        prompt,
-        params,
-        stream: !args.no_stream,
-    };
+    let request = ChatRequest::prompt(system.as_deref(), &prompt, params, !args.no_stream);
     let routed = session.send(async |send: Sender<'_>| {
         let mut reporter = AskReporter::new(printer, !args.json, send.cancel);
+        // Into a file or a pipe a second answer must never start: an
+        // answer that no model can continue ends the request (exit 4).
+        let send = send.restarting(args.json || printer.stdout_tty);
         send.route(&plan, &request, &settings, &mut reporter).await
     })?;
 
@@ -76,7 +74,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             command: "ask",
             chain: resolved.chain.as_deref(),
             tag: args.tag.as_deref(),
-            prompt: Some(&request.prompt),
+            prompt: Some(&prompt),
             ..RecordAs::default()
         },
     );
@@ -220,6 +218,8 @@ struct AskReporter<'a> {
     /// The text written since the attempt started.
     written: bool,
     last_byte: Option<u8>,
+    /// Answer text was shown since the terminal's last line break.
+    mid_line: bool,
 }
 
 impl<'a> AskReporter<'a> {
@@ -231,6 +231,7 @@ impl<'a> AskReporter<'a> {
             answer: printer.answer(),
             written: false,
             last_byte: None,
+            mid_line: false,
         }
     }
 
@@ -243,6 +244,15 @@ impl<'a> AskReporter<'a> {
     fn write_pending(&mut self) {
         let flushed = self.answer.flush();
         self.closed_if(&flushed);
+    }
+
+    /// Ends the terminal's line after answer text that did not end one.
+    fn end_terminal_line(&mut self) {
+        let p = self.printer;
+        if p.stdout_tty && p.stderr_tty && self.mid_line && self.last_byte != Some(b'\n') {
+            p.note("");
+        }
+        self.mid_line = false;
     }
 
     fn closed_if(&self, written: &io::Result<()>) {
@@ -261,6 +271,7 @@ impl Reporter for AskReporter<'_> {
     fn delta(&mut self, text: &str) {
         if self.to_stdout && !text.is_empty() {
             self.written = true;
+            self.mid_line = true;
             self.last_byte = text.as_bytes().last().copied();
             let pushed = self.answer.push(text);
             self.closed_if(&pushed);
@@ -275,8 +286,7 @@ impl Reporter for AskReporter<'_> {
         // Text held back when the attempt was cut off (Ctrl-C) goes out first.
         self.write_pending();
         // End the answer's last line before anything else reaches the terminal.
-        if attempt.result.is_ok() && self.to_stdout && self.written && self.last_byte != Some(b'\n')
-        {
+        if attempt.result.is_ok() && self.to_stdout && self.last_byte.is_some_and(|b| b != b'\n') {
             self.write("\n");
             self.last_byte = Some(b'\n');
         }
@@ -294,26 +304,29 @@ impl Reporter for AskReporter<'_> {
             self.write("\n");
             self.last_byte = Some(b'\n');
         }
+        let broke_off = attempt.printed()
+            && self.to_stdout
+            && matches!(&attempt.result, Err(e) if e.kind != crate::provider::ErrorKind::Cancelled);
+        // Anything for stderr starts on a line of its own: when the answer
+        // shares the terminal with stderr, its line is ended there, through
+        // stderr, so that stdout keeps exactly the answer (issue 13).
+        if broke_off || self.printer.verbose {
+            self.end_terminal_line();
+        }
         self.printer.detail(&summary::attempt_line(attempt, next));
-        if let Err(e) = &attempt.result {
-            if attempt.printed()
-                && self.to_stdout
-                && e.kind != crate::provider::ErrorKind::Cancelled
-            {
-                if self.last_byte != Some(b'\n') {
-                    self.write("\n");
-                    self.last_byte = Some(b'\n');
+        if broke_off {
+            let then = match &attempt.after_text {
+                Some(AfterText::Continue(n)) => format!("{n} continues it"),
+                Some(AfterText::StartOver(n)) => {
+                    format!("no model left can continue it; {n} starts over")
                 }
-                let then = next.map_or_else(
-                    || "no model is left to finish it".to_owned(),
-                    |n| format!("{n} starts over"),
-                );
-                self.printer.warn(&format!(
-                    "{} broke off after part of its answer ({}); {then}",
-                    attempt.label(),
-                    summary::short_error(attempt)
-                ));
-            }
+                Some(AfterText::Abandon) | None => "no model left can continue it".to_owned(),
+            };
+            self.printer.warn(&format!(
+                "{} broke off after part of its answer ({}); {then}",
+                attempt.label(),
+                summary::short_error(attempt)
+            ));
         }
     }
 }

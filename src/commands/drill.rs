@@ -43,12 +43,7 @@ pub fn drill(args: &DrillArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     // the strategy, cooldown or budget would pick today. A drill needs a
     // short answer, not a long one.
     let plan = session.fixed_plan(&resolved.targets, 64);
-    let request = ChatRequest {
-        system: None,
-        prompt: args.prompt.clone(),
-        params: Params::default(),
-        stream: true,
-    };
+    let request = ChatRequest::prompt(None, &args.prompt, Params::default(), true);
     let mut recorder = session.recorder(true);
     let group = new_request_id();
 

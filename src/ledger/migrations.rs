@@ -116,6 +116,11 @@ const MIGRATIONS: &[&str] = &[
             SUM(alias_requests), SUM(attempts), SUM(input_tokens), SUM(output_tokens),
             SUM(cost), SUM(unknown_costs), SUM(answered), SUM(fell_back)
         FROM buckets GROUP BY dim;",
+    // 3: the seam of an answer that broke off and was continued by another
+    // model (issue 13): which attempt's text it continued, and where in the
+    // answer this attempt's own text begins.
+    "ALTER TABLE attempts ADD COLUMN continued_from INTEGER;
+    ALTER TABLE attempts ADD COLUMN answer_from INTEGER;",
 ];
 
 /// The schema version this build writes.

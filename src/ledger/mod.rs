@@ -115,8 +115,14 @@ pub struct Row {
     pub fallback: bool,
     /// Only filled when the profile says `store_text`.
     pub prompt: Option<String>,
-    /// Only filled when the profile says `store_text`.
+    /// Only filled when the profile says `store_text`: the answer up to the
+    /// end of this attempt, the text it continued included.
     pub answer: Option<String>,
+    /// The seam: the attempt (its number) whose broken-off answer this one
+    /// continued, and the byte offset in the answer where this attempt's own
+    /// text begins.
+    pub continued_from: Option<u32>,
+    pub answer_from: Option<u64>,
 }
 
 /// An open ledger. One per process; not shared between threads.
@@ -310,6 +316,8 @@ pub(crate) mod tests {
             fallback: attempt > 1,
             prompt: None,
             answer: None,
+            continued_from: None,
+            answer_from: None,
         }
     }
 
@@ -376,6 +384,8 @@ pub(crate) mod tests {
             fallback: true,
             prompt: Some("hi".into()),
             answer: Some("hello".into()),
+            continued_from: Some(1),
+            answer_from: Some(3),
         };
         let bare = row("r1", 1, 1_763_000_000_000, "openai/gpt", Outcome::Error);
         // -- Exec

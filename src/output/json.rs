@@ -8,7 +8,11 @@ use crate::router::{Attempt, Outcome, Routed};
 
 #[derive(Debug, Serialize)]
 pub struct AskJson {
+    /// The answer; when no model could finish it, the text it got.
     pub text: String,
+    /// The answer broke off and no model finished it: `text` is partial.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
     pub model: String,
     pub provider: String,
     pub provider_model: String,
@@ -84,8 +88,13 @@ impl AskJson {
         let answer = routed.answer();
         let shown = answer.or_else(|| routed.attempts.last())?;
         let usage = shown.usage.unwrap_or_default();
+        let partial = routed.partial();
         Some(AskJson {
-            text: answer.map(|a| a.text.clone()).unwrap_or_default(),
+            text: answer
+                .map(Attempt::full_text)
+                .or_else(|| partial.map(Attempt::full_text))
+                .unwrap_or_default(),
+            incomplete: answer.is_none() && partial.is_some(),
             model: shown.label().to_owned(),
             provider: shown.provider().to_owned(),
             provider_model: shown.model().to_owned(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::money::Usd;
 use crate::router::rules::Decision;
-use crate::router::{Attempt, Routed};
+use crate::router::{AfterText, Attempt, Routed};
 
 /// `1.2s`, `340ms`.
 pub fn elapsed(d: Duration) -> String {
@@ -75,6 +75,9 @@ pub fn attempt_line(a: &Attempt<'_>, next: Option<&str>) -> String {
         a.provider(),
         a.model()
     );
+    if let Some((_, from)) = a.continued_from {
+        let _ = write!(line, "continuing from {from} · ");
+    }
     // Writing to a String cannot fail.
     match a.error() {
         None => {
@@ -91,13 +94,20 @@ pub fn attempt_line(a: &Attempt<'_>, next: Option<&str>) -> String {
                 elapsed(a.latency),
                 e.message
             );
-            let _ = match (a.decision, next) {
-                (Some(Decision::Retry(wait)), _) => {
-                    write!(line, " → retry in {}", elapsed(wait))
+            let _ = match (&a.after_text, a.decision, next) {
+                (Some(AfterText::Continue(n)), _, _) => write!(line, " → {n} continues the answer"),
+                (Some(AfterText::StartOver(n)), _, _) => write!(line, " → next: {n} (starts over)"),
+                (Some(AfterText::Abandon), _, _) => {
+                    write!(line, " → no model can continue the answer")
                 }
-                (Some(Decision::Stop), _) => write!(line, " → stop"),
-                (_, Some(n)) => write!(line, " → next: {n}"),
-                (_, None) => write!(line, " → no model left"),
+                (None, d, next) => match (d, next) {
+                    (Some(Decision::Retry(wait)), _) => {
+                        write!(line, " → retry in {}", elapsed(wait))
+                    }
+                    (Some(Decision::Stop), _) => write!(line, " → stop"),
+                    (_, Some(n)) => write!(line, " → next: {n}"),
+                    (_, None) => write!(line, " → no model left"),
+                },
             };
         }
     }

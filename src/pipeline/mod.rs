@@ -199,6 +199,7 @@ impl<'c> Session<'c> {
         let sender = Sender {
             env: self.ctx.env,
             cancel: &sending.cancel,
+            restart: true,
         };
         Ok(sending.runtime.block_on(send(sender)))
     }
@@ -245,9 +246,18 @@ impl<'c> Session<'c> {
 pub struct Sender<'s> {
     env: &'static dyn Fn(&str) -> Option<String>,
     pub cancel: &'s Cancel,
+    restart: bool,
 }
 
 impl Sender<'_> {
+    /// Whether a model may start an answer over after another one's text was
+    /// written and no model can continue it (see [`router::Request::restart`]);
+    /// yes unless a command says otherwise.
+    #[must_use]
+    pub fn restarting(self, restart: bool) -> Self {
+        Sender { restart, ..self }
+    }
+
     /// Runs a plan through the router.
     pub async fn route<'p>(
         &self,
@@ -276,6 +286,7 @@ impl Sender<'_> {
             env: self.env,
             cancel: self.cancel,
             force_fail,
+            restart: self.restart,
         };
         router::run(plan, &request, reporter).await
     }

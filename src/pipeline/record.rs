@@ -170,7 +170,11 @@ pub(super) fn rows(attempts: &[Attempt<'_>], rc: &RowContext<'_>) -> Vec<Row> {
                 retry_after_until: a.retry_after_until,
                 fallback: failed_before,
                 prompt: rc.prompt.map(str::to_owned),
-                answer: rc.prompt.is_some().then(|| a.text.clone()),
+                answer: rc.prompt.is_some().then(|| a.full_text()),
+                continued_from: a.continued_from.map(|(n, _)| n),
+                answer_from: a
+                    .continued_from
+                    .map(|_| u64::try_from(a.prefix.len()).unwrap_or(u64::MAX)),
             };
             failed_before |= a.result.is_err();
             row

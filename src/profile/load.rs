@@ -94,6 +94,7 @@ pub fn from_env(env_var: &dyn Fn(&str) -> Option<String>) -> Result<Profile, Err
                     key,
                     headers: Vec::new(),
                     api_version: None,
+                    continuation: crate::provider::Continuation::None,
                 },
             );
             found.push(entry);

@@ -49,6 +49,8 @@ pub struct Provider {
     pub key: KeySource,
     pub headers: Vec<(String, String)>,
     pub api_version: Option<String>,
+    /// How the server continues an answer that broke off (`continuation`).
+    pub continuation: crate::provider::Continuation,
 }
 
 /// A model alias (`[models.NAME]`).

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use super::{Settings, Strategy};
-use crate::provider::ProviderKind;
+use crate::provider::{Continuation, ProviderKind};
 
 /// The values a key takes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -254,6 +254,11 @@ pub const PROVIDER: &[Key] = &[
         "api_version",
         Type::String,
         "Azure's api-version, Anthropic's anthropic-version",
+    ),
+    key(
+        "continuation",
+        Type::Choice(&Continuation::NAMES),
+        "openai kind: how the server continues a broken-off answer (default none)",
     ),
 ];
 

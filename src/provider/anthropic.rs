@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
-use super::kind::{EnvProvider, KindSpec, ProviderKind, Tokenizer};
-use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
+use super::kind::{Continues, EnvProvider, KindSpec, ProviderKind, Tokenizer};
+use super::types::{FinishReason, ParamNames, Role, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, sse};
 
 /// The API version sent when the profile names none (`api_version`).
@@ -55,6 +55,8 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
         listed: 1,
         chain: 0,
     }],
+    continues: Continues::Always,
+    prefix_sent: str::trim_end,
 });
 
 pub struct Anthropic;
@@ -114,13 +116,26 @@ fn body(call: &Call<'_>) -> Vec<u8> {
         .or(call.max_output_tokens.filter(|n| *n > 0))
         .unwrap_or(DEFAULT_MAX_TOKENS);
     body.insert("max_tokens".into(), json!(max_tokens));
-    if let Some(system) = &req.system {
+    if let Some(system) = req.system() {
         body.insert("system".into(), json!(system));
     }
-    body.insert(
-        "messages".into(),
-        json!([{"role": "user", "content": req.prompt}]),
-    );
+    // A last assistant message is a prefill: Claude continues it. The API
+    // refuses one that ends in whitespace, so that is left out (the router
+    // drops it again from the start of the continuation), and one with
+    // nothing left is not sent at all.
+    // <https://docs.anthropic.com/en/docs/build-with-claude/prompt-engineering/prefill-claudes-response>
+    let messages: Vec<Value> = req
+        .turns()
+        .filter_map(|m| match m.role {
+            Role::Assistant => {
+                let text = m.joined();
+                let sent = (KIND.spec().prefix_sent)(&text);
+                (!sent.is_empty()).then(|| json!({"role": "assistant", "content": sent}))
+            }
+            _ => Some(json!({"role": "user", "content": m.joined()})),
+        })
+        .collect();
+    body.insert("messages".into(), Value::Array(messages));
     body.insert("stream".into(), json!(req.stream));
     // `max_tokens` is set above; `p.seed` is deliberately not sent: the Messages API has no seed and
     // rejects unknown fields with a 400, and a seed set in a chain's shared
@@ -809,6 +824,7 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
             key: None,
             headers: vec![("anthropic-beta".into(), "output-128k-2025-02-19".into())],
             api_version: api_version.map(str::to_owned),
+            continuation: crate::provider::Continuation::None,
         }
     }
 
@@ -827,8 +843,8 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
         params.set("seed", json!(7)).unwrap();
         params.set("top_k", json!(40)).unwrap();
         let request = ChatRequest {
-            system: Some("Be brief.".into()),
-            prompt: "Hi".into(),
+            messages: ChatRequest::prompt(Some("Be brief."), "Hi", Params::default(), false)
+                .messages,
             params,
             stream: true,
         };
@@ -866,11 +882,38 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
         );
     }
 
+    /// A continuation is a prefill, without the trailing whitespace the
+    /// API refuses: <https://docs.anthropic.com/en/docs/build-with-claude/prompt-engineering/prefill-claudes-response>
+    #[test]
+    fn continuation_is_a_prefill_without_trailing_whitespace() {
+        let provider = provider(None);
+        let base = ChatRequest::prompt(None, "Hi", Params::default(), true);
+        let build = |request: &ChatRequest| {
+            let call = Call {
+                request,
+                endpoint: &provider,
+                model: "claude-haiku-4-5",
+                max_output_tokens: None,
+            };
+            json_body(&Anthropic.build(&call).unwrap())["messages"].clone()
+        };
+        assert_eq!(
+            build(&base.continuing("Hello, \n")),
+            json!([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello,"}])
+        );
+        // Only whitespace written: nothing left to prefill.
+        assert_eq!(
+            build(&base.continuing("  ")),
+            json!([{"role": "user", "content": "Hi"}])
+        );
+        assert_eq!(KIND.prefix_sent("a b "), "a b");
+    }
+
     #[test]
     fn max_tokens_is_always_sent() {
         let provider = provider(Some("2024-01-01"));
         let mut request = ChatRequest {
-            prompt: "Hi".into(),
+            messages: ChatRequest::prompt(None, "Hi", Params::default(), false).messages,
             ..ChatRequest::default()
         };
         let build = |request: &ChatRequest, max_output_tokens| {

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use reqwest::header::HeaderMap;
 
 use super::error::ProviderError;
-use super::kind::{KindSpec, ProviderKind, Tokenizer};
+use super::kind::{Continues, KindSpec, ProviderKind, Tokenizer, whole_prefix};
 use super::types::StreamEvent;
 use super::{Adapter, Call, HttpRequest, StreamDecoder, openai};
 
@@ -34,6 +34,8 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     plain_model: |_| None,
     tokenizer: Tokenizer::Tiktoken,
     from_env: &[],
+    continues: Continues::Never,
+    prefix_sent: whole_prefix,
 });
 
 pub struct Azure;
@@ -103,10 +105,17 @@ mod tests {
             key: None,
             headers: vec![],
             api_version: None,
+            continuation: crate::provider::Continuation::None,
         };
         let key = ApiKey::new("azure-secret".into());
         let request = ChatRequest {
-            prompt: "hi".into(),
+            messages: ChatRequest::prompt(
+                None,
+                "hi",
+                crate::provider::types::Params::default(),
+                false,
+            )
+            .messages,
             stream: true,
             ..ChatRequest::default()
         };

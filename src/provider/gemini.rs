@@ -22,8 +22,8 @@ use serde_json::{Map, Value, json};
 
 use super::azure::encode_path_segment;
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
-use super::kind::{EnvProvider, KindSpec, ProviderKind, Tokenizer};
-use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
+use super::kind::{Continues, EnvProvider, KindSpec, ProviderKind, Tokenizer, whole_prefix};
+use super::types::{self, FinishReason, ParamNames, Role, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, sse};
 
 /// The fields of `GenerationConfig` (v1beta). An extra parameter with one of
@@ -76,6 +76,8 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
         listed: 2,
         chain: 2,
     }],
+    continues: Continues::Always,
+    prefix_sent: whole_prefix,
 });
 
 pub struct Gemini;
@@ -169,11 +171,28 @@ fn body(call: &Call<'_>) -> Vec<u8> {
     );
 
     let mut body = Map::new();
-    body.insert(
-        "contents".into(),
-        json!([{"role": "user", "parts": [{"text": req.prompt}]}]),
-    );
-    if let Some(system) = &req.system {
+    // A last `model` turn is continued: Gemini's roles are `user` and `model`.
+    // <https://ai.google.dev/api/caching#Content>
+    let contents: Vec<Value> = req
+        .turns()
+        .map(|m| {
+            let role = if m.role == Role::Assistant {
+                "model"
+            } else {
+                "user"
+            };
+            let parts: Vec<Value> = m
+                .parts
+                .iter()
+                .map(|p| match p {
+                    types::Part::Text(t) => json!({"text": t}),
+                })
+                .collect();
+            json!({"role": role, "parts": parts})
+        })
+        .collect();
+    body.insert("contents".into(), Value::Array(contents));
+    if let Some(system) = req.system() {
         body.insert(
             "systemInstruction".into(),
             json!({"parts": [{"text": system}]}),
@@ -895,7 +914,32 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
             key: None,
             headers: vec![],
             api_version: None,
+            continuation: crate::provider::Continuation::None,
         }
+    }
+
+    /// A continuation is a last `model` turn: <https://ai.google.dev/api/caching#Content>
+    #[test]
+    fn continuation_is_a_last_model_turn() {
+        let provider = provider("https://generativelanguage.googleapis.com");
+        let request =
+            ChatRequest::prompt(Some("Sys"), "Hi", Params::default(), true).continuing("Hello ");
+        let call = Call {
+            request: &request,
+            endpoint: &provider,
+            model: "gemini-2.5-flash",
+            max_output_tokens: None,
+        };
+        let body: Value = serde_json::from_slice(&Gemini.build(&call).unwrap().body).unwrap();
+        assert_eq!(
+            body["contents"],
+            json!([{"role": "user", "parts": [{"text": "Hi"}]},
+                   {"role": "model", "parts": [{"text": "Hello "}]}])
+        );
+        assert_eq!(
+            body["systemInstruction"],
+            json!({"parts": [{"text": "Sys"}]})
+        );
     }
 
     #[test]
@@ -922,8 +966,8 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
             )
             .unwrap();
         let request = ChatRequest {
-            system: Some("Be brief.".into()),
-            prompt: "Hi".into(),
+            messages: ChatRequest::prompt(Some("Be brief."), "Hi", Params::default(), false)
+                .messages,
             params,
             stream: true,
         };
@@ -971,7 +1015,7 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
     fn request_without_stream_or_params() {
         let provider = provider("https://proxy.example/v1beta");
         let request = ChatRequest {
-            prompt: "Hi".into(),
+            messages: ChatRequest::prompt(None, "Hi", Params::default(), false).messages,
             ..ChatRequest::default()
         };
         let call = Call {
@@ -1004,7 +1048,7 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
             .set("generationConfig", json!({"candidate_count": 1, "topK": 3}))
             .unwrap();
         let request = ChatRequest {
-            prompt: "Hi".into(),
+            messages: ChatRequest::prompt(None, "Hi", Params::default(), false).messages,
             params,
             ..ChatRequest::default()
         };

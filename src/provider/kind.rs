@@ -52,6 +52,56 @@ pub struct KindSpec {
     pub tokenizer: Tokenizer,
     /// The providers of this kind in the profile built from the environment.
     pub from_env: &'static [EnvProvider],
+    /// Whether the kind can continue an answer that broke off, given the
+    /// text written so far as the beginning of the assistant's reply.
+    pub continues: Continues,
+    /// The part of the text written so far that the kind sends as that
+    /// beginning (Anthropic refuses one that ends in whitespace).
+    pub prefix_sent: fn(&str) -> &str,
+}
+
+/// Whether a kind can continue an answer (CONTRACT.md "The router's rules").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Continues {
+    /// Every endpoint of the kind can.
+    Always,
+    /// The provider table says how (`continuation`, OpenAI-compatible servers).
+    ByProfile,
+    /// None can (Azure OpenAI).
+    Never,
+}
+
+/// How an OpenAI-compatible server continues an answer: the profile's
+/// `continuation` key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Continuation {
+    /// It cannot (OpenAI's own Chat Completions).
+    #[default]
+    None,
+    /// Mistral and DeepSeek: a last assistant message with `"prefix": true`.
+    Prefix,
+    /// vLLM and llama.cpp: `"continue_final_message": true` and
+    /// `"add_generation_prompt": false` in the body.
+    ContinueFinalMessage,
+}
+
+impl Continuation {
+    /// Every value of the profile key, as written there.
+    pub const NAMES: [&'static str; 3] = ["none", "prefix", "continue_final_message"];
+
+    pub fn parse(s: &str) -> Option<Continuation> {
+        match s {
+            "none" => Some(Continuation::None),
+            "prefix" => Some(Continuation::Prefix),
+            "continue_final_message" => Some(Continuation::ContinueFinalMessage),
+            _ => None,
+        }
+    }
+}
+
+/// The whole text is sent as the prefix.
+pub fn whole_prefix(written: &str) -> &str {
+    written
 }
 
 /// A variable that sets a kind's base URL.
@@ -189,6 +239,21 @@ impl ProviderKind {
     /// See [`KindSpec::local`].
     pub fn is_local(self) -> bool {
         self.0.local
+    }
+
+    /// Whether an endpoint of this kind with the profile's `continuation`
+    /// can continue an answer.
+    pub fn can_continue(self, continuation: Continuation) -> bool {
+        match self.0.continues {
+            Continues::Always => true,
+            Continues::ByProfile => continuation != Continuation::None,
+            Continues::Never => false,
+        }
+    }
+
+    /// See [`KindSpec::prefix_sent`].
+    pub fn prefix_sent(self, written: &str) -> &str {
+        (self.0.prefix_sent)(written)
     }
 }
 

@@ -30,7 +30,7 @@ use reqwest::header::HeaderMap;
 
 pub use error::{ErrorKind, ProviderError, TimeoutKind};
 pub use key::ApiKey;
-pub use kind::{Env, KindSpec, ProviderKind, Tokenizer};
+pub use kind::{Continuation, Env, KindSpec, ProviderKind, Tokenizer};
 use types::{ChatRequest, StreamEvent};
 
 /// Every provider kind `route` speaks: the one registration point. The order
@@ -56,6 +56,15 @@ pub struct Endpoint {
     pub key: Option<ApiKey>,
     pub headers: Vec<(String, String)>,
     pub api_version: Option<String>,
+    /// How an OpenAI-compatible server continues an answer (`continuation`).
+    pub continuation: Continuation,
+}
+
+impl Endpoint {
+    /// Whether it can continue an answer that broke off.
+    pub fn can_continue(&self) -> bool {
+        self.kind.can_continue(self.continuation)
+    }
 }
 
 /// Everything an adapter needs to build one request.

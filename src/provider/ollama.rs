@@ -15,8 +15,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
-use super::kind::{BaseUrlVar, EnvProvider, KindSpec, ProviderKind, Tokenizer};
-use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
+use super::kind::{
+    BaseUrlVar, Continues, EnvProvider, KindSpec, ProviderKind, Tokenizer, whole_prefix,
+};
+use super::types::{FinishReason, ParamNames, Role, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, ndjson};
 
 /// Extra parameters that are top-level request fields; every other extra
@@ -53,6 +55,8 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
         listed: 4,
         chain: 4,
     }],
+    continues: Continues::Always,
+    prefix_sent: whole_prefix,
 });
 
 /// `OLLAMA_HOST` may be `host:port`, `http://host:port` or `0.0.0.0`.
@@ -107,11 +111,21 @@ impl Adapter for Ollama {
 fn body(call: &Call<'_>) -> Vec<u8> {
     let req = call.request;
     let p = &req.params;
-    let mut messages = Vec::with_capacity(2);
-    if let Some(system) = &req.system {
-        messages.push(json!({"role": "system", "content": system}));
-    }
-    messages.push(json!({"role": "user", "content": req.prompt}));
+    // A last assistant message is continued, not answered: Ollama renders
+    // the chat template without a new generation prompt after it.
+    // <https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion>
+    let messages: Vec<Value> = req
+        .messages
+        .iter()
+        .map(|m| {
+            let role = match m.role {
+                Role::System => "system",
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            json!({"role": role, "content": m.joined()})
+        })
+        .collect();
 
     let mut options = Map::new();
     p.write_typed(
@@ -530,6 +544,7 @@ mod tests {
             key: None,
             headers: vec![],
             api_version: None,
+            continuation: crate::provider::Continuation::None,
         }
     }
 
@@ -548,8 +563,8 @@ mod tests {
         params.set("format", json!("json")).unwrap();
         params.set("options", json!({"top_k": 20})).unwrap();
         let request = ChatRequest {
-            system: Some("Be brief.".into()),
-            prompt: "Hi".into(),
+            messages: ChatRequest::prompt(Some("Be brief."), "Hi", Params::default(), false)
+                .messages,
             params,
             stream: true,
         };
@@ -588,12 +603,31 @@ mod tests {
         );
     }
 
+    /// A continuation is a last assistant message:
+    /// <https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion>
+    #[test]
+    fn continuation_is_a_last_assistant_message() {
+        let provider = provider();
+        let request = ChatRequest::prompt(None, "Hi", Params::default(), true).continuing("Hello ");
+        let call = Call {
+            request: &request,
+            endpoint: &provider,
+            model: "llama3.2",
+            max_output_tokens: None,
+        };
+        let body: Value = serde_json::from_slice(&Ollama.build(&call).unwrap().body).unwrap();
+        assert_eq!(
+            body["messages"],
+            json!([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello "}])
+        );
+    }
+
     #[test]
     fn stream_false_is_explicit_and_a_key_is_a_bearer() {
         let provider = provider();
         let key = ApiKey::new("hosted-secret".into());
         let request = ChatRequest {
-            prompt: "Hi".into(),
+            messages: ChatRequest::prompt(None, "Hi", Params::default(), false).messages,
             ..ChatRequest::default()
         };
         let call = Call {

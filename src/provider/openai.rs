@@ -12,9 +12,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
-use super::kind::{EnvProvider, KindSpec, ProviderKind, Tokenizer};
-use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
-use super::{Adapter, Call, HttpRequest, StreamDecoder, sse};
+use super::kind::{Continues, EnvProvider, KindSpec, ProviderKind, Tokenizer, whole_prefix};
+use super::types::{FinishReason, ParamNames, Role, StreamEvent, Usage};
+use super::{Adapter, Call, Continuation, HttpRequest, StreamDecoder, sse};
 
 /// The `openai` kind: OpenAI itself, and every OpenAI-compatible server.
 pub const KIND: ProviderKind = ProviderKind(&KindSpec {
@@ -54,6 +54,8 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
             chain: 3,
         },
     ],
+    continues: Continues::ByProfile,
+    prefix_sent: whole_prefix,
 });
 
 pub struct OpenAi;
@@ -99,14 +101,39 @@ impl Adapter for OpenAi {
 /// The JSON body of a Chat Completions request.
 pub(super) fn body(call: &Call<'_>, max_tokens_field: &'static str) -> Vec<u8> {
     let req = call.request;
-    let mut messages = Vec::with_capacity(2);
-    if let Some(system) = &req.system {
-        messages.push(json!({"role": "system", "content": system}));
+    let continuing = req.prefix().is_some();
+    let continuation = call.endpoint.continuation;
+    let mut messages: Vec<Value> = req
+        .messages
+        .iter()
+        .map(|m| {
+            let role = match m.role {
+                Role::System => "system",
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            json!({"role": role, "content": m.joined()})
+        })
+        .collect();
+    // Mistral's and DeepSeek's form: the last assistant message is marked
+    // as the beginning of the reply.
+    // <https://docs.mistral.ai/api/#tag/chat/operation/chat_completion_v1_chat_completions_post>
+    // (AssistantMessage `prefix`), <https://api-docs.deepseek.com/guides/chat_prefix_completion>
+    if continuing && continuation == Continuation::Prefix {
+        if let Some(Value::Object(last)) = messages.last_mut() {
+            last.insert("prefix".into(), json!(true));
+        }
     }
-    messages.push(json!({"role": "user", "content": req.prompt}));
     let mut body = Map::new();
     body.insert("model".into(), json!(call.model));
     body.insert("messages".into(), Value::Array(messages));
+    // vLLM's (and llama.cpp's) form: the chat template leaves the last
+    // message open instead of starting a new one.
+    // <https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html#extra-parameters-for-chat-api>
+    if continuing && continuation == Continuation::ContinueFinalMessage {
+        body.insert("continue_final_message".into(), json!(true));
+        body.insert("add_generation_prompt".into(), json!(false));
+    }
     body.insert("stream".into(), json!(req.stream));
     if req.stream {
         body.insert("stream_options".into(), json!({"include_usage": true}));
@@ -410,6 +437,60 @@ mod tests {
     }
 
     use crate::provider::testing::text;
+
+    /// A continuation in each OpenAI-compatible form (Mistral's `prefix`:
+    /// <https://docs.mistral.ai/api/#tag/chat/operation/chat_completion_v1_chat_completions_post>,
+    /// DeepSeek's chat prefix completion:
+    /// <https://api-docs.deepseek.com/guides/chat_prefix_completion>, vLLM's
+    /// `continue_final_message`:
+    /// <https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html#extra-parameters-for-chat-api>).
+    #[test]
+    fn continuation_bodies() {
+        use crate::provider::types::{ChatRequest, Params};
+        use crate::provider::{Continuation, Endpoint};
+        let request = ChatRequest::prompt(Some("Be brief."), "Hi", Params::default(), true)
+            .continuing("Hello, ");
+        let body = |continuation| {
+            let endpoint = Endpoint {
+                name: "o".into(),
+                kind: KIND,
+                base_url: "http://x/v1".into(),
+                key: None,
+                headers: vec![],
+                api_version: None,
+                continuation,
+            };
+            let call = Call {
+                request: &request,
+                endpoint: &endpoint,
+                model: "m",
+                max_output_tokens: None,
+            };
+            serde_json::from_slice::<Value>(&OpenAi.build(&call).unwrap().body).unwrap()
+        };
+        let prefix = body(Continuation::Prefix);
+        assert_eq!(
+            prefix["messages"],
+            json!([{"role": "system", "content": "Be brief."},
+                   {"role": "user", "content": "Hi"},
+                   {"role": "assistant", "content": "Hello, ", "prefix": true}])
+        );
+        assert!(prefix.get("continue_final_message").is_none());
+        let open = body(Continuation::ContinueFinalMessage);
+        assert_eq!(
+            open["messages"][2],
+            json!({"role": "assistant", "content": "Hello, "})
+        );
+        assert_eq!(
+            (
+                &open["continue_final_message"],
+                &open["add_generation_prompt"]
+            ),
+            (&json!(true), &json!(false))
+        );
+        assert!(KIND.can_continue(Continuation::Prefix) && !KIND.can_continue(Continuation::None));
+        assert!(!crate::provider::azure::KIND.can_continue(Continuation::Prefix));
+    }
 
     #[test]
     fn decodes_fixture_at_every_split() {

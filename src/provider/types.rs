@@ -8,14 +8,108 @@ use serde_json::{Map, Value};
 /// What the user asked, before any provider's wire format is applied.
 #[derive(Debug, Clone, Default)]
 pub struct ChatRequest {
-    /// The system prompt (`-s`), sent the way each provider expects it.
-    pub system: Option<String>,
-    /// The user's prompt: stdin, a blank line, then the words.
-    pub prompt: String,
+    /// The conversation, in order: an optional system prompt, the user's
+    /// prompt, and, when an answer that broke off is being continued, an
+    /// assistant message holding the text already written. Each adapter
+    /// translates the list into its own wire format.
+    pub messages: Vec<Message>,
     /// Generation parameters: the typed ones every provider understands.
     pub params: Params,
     /// Whether the answer is streamed.
     pub stream: bool,
+}
+
+impl ChatRequest {
+    /// A request of one prompt (`-s` and the words): the messages of a plain `ask`.
+    pub fn prompt(system: Option<&str>, prompt: &str, params: Params, stream: bool) -> ChatRequest {
+        let mut messages = Vec::with_capacity(2);
+        if let Some(system) = system {
+            messages.push(Message::text(Role::System, system));
+        }
+        messages.push(Message::text(Role::User, prompt));
+        ChatRequest {
+            messages,
+            params,
+            stream,
+        }
+    }
+
+    /// The same request, asking the model to continue an answer that begins
+    /// with `written`: an assistant message at the end of the list.
+    #[must_use]
+    pub fn continuing(&self, written: &str) -> ChatRequest {
+        let mut request = self.clone();
+        request
+            .messages
+            .push(Message::text(Role::Assistant, written));
+        request
+    }
+
+    /// The text of the answer being continued, when the last message is the
+    /// assistant's.
+    pub fn prefix(&self) -> Option<&Message> {
+        self.messages.last().filter(|m| m.role == Role::Assistant)
+    }
+
+    /// The system prompt's text, if the request has one.
+    pub fn system(&self) -> Option<String> {
+        let system: Vec<String> = self
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::System)
+            .map(Message::joined)
+            .collect();
+        (!system.is_empty()).then(|| system.join("\n\n"))
+    }
+
+    /// The messages that are not the system prompt, in order.
+    pub fn turns(&self) -> impl Iterator<Item = &Message> {
+        self.messages.iter().filter(|m| m.role != Role::System)
+    }
+}
+
+/// Who says a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// One message of the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub role: Role,
+    pub parts: Vec<Part>,
+}
+
+/// A piece of a message. Only text for now; attachments (images,
+/// documents, referenced by content hash) join as further variants, which
+/// is why adapters match on it instead of assuming text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    Text(String),
+}
+
+impl Message {
+    /// A message of one text part.
+    pub fn text(role: Role, text: &str) -> Message {
+        Message {
+            role,
+            parts: vec![Part::Text(text.to_owned())],
+        }
+    }
+
+    /// Its text parts, joined: for wire formats whose content is one string.
+    pub fn joined(&self) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+            }
+        }
+        out
+    }
 }
 
 /// Generation parameters. Known keys are mapped by each adapter onto its own

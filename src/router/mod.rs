@@ -53,6 +53,24 @@ pub struct Attempt<'p> {
     pub decision: Option<Decision>,
     /// The provider's Retry-After deadline, remembered for later runs.
     pub retry_after_until: Option<SystemTime>,
+    /// The answer written before this attempt, which it continued; empty
+    /// when it started the answer. Its own text begins at `prefix.len()`.
+    pub prefix: String,
+    /// The attempt (its number) whose text this one continued.
+    pub continued_from: Option<(u32, &'p str)>,
+    /// What happens to the text it wrote, when it failed after writing some.
+    pub after_text: Option<AfterText>,
+}
+
+/// What the router does with an answer that broke off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterText {
+    /// This model continues it.
+    Continue(String),
+    /// This model starts over (on a terminal only).
+    StartOver(String),
+    /// No model is left that can continue it.
+    Abandon,
 }
 
 /// How far an attempt got.
@@ -98,7 +116,17 @@ impl<'p> Attempt<'p> {
             text: String::new(),
             decision: None,
             retry_after_until: None,
+            prefix: String::new(),
+            continued_from: None,
+            after_text: None,
         }
+    }
+
+    /// The answer up to the end of this attempt: what it continued, then its own text.
+    pub fn full_text(&self) -> String {
+        let mut text = self.prefix.clone();
+        text.push_str(&self.text);
+        text
     }
 
     /// The model it was sent to.
@@ -178,6 +206,10 @@ pub struct Request<'a> {
     pub cancel: &'a Cancel,
     /// Models forced to fail without sending anything (`route drill`).
     pub force_fail: &'a dyn Fn(usize) -> bool,
+    /// After answer text was written and no model can continue it, a model
+    /// may start the answer over: on a terminal, or when nothing reached
+    /// stdout (`--json`). Into a file or a pipe it may not.
+    pub restart: bool,
 }
 
 /// The result of a routed request.
@@ -194,6 +226,40 @@ impl<'p> Routed<'p> {
             _ => None,
         }
     }
+
+    /// The last attempt that wrote answer text and broke off: its
+    /// [`Attempt::full_text`] is what was got of an answer no model finished.
+    pub fn partial(&self) -> Option<&Attempt<'p>> {
+        self.attempts
+            .iter()
+            .rev()
+            .find(|a| a.printed() && a.result.is_err())
+    }
+}
+
+/// Whether the model at this place of the plan can continue an answer.
+fn can_continue(planned: &Planned) -> bool {
+    let p = &planned.candidate.target.provider;
+    p.kind.can_continue(p.continuation)
+}
+
+/// The next model to try after `from`: one whose window is larger than
+/// `skip_window_up_to` (after a context-length error), and that can continue
+/// the answer when `continuing`.
+fn next_model(
+    plan: &Plan,
+    from: usize,
+    skip_window_up_to: Option<u64>,
+    continuing: bool,
+) -> Option<usize> {
+    (from + 1..plan.order.len()).find(|&i| {
+        let p = &plan.order[i];
+        let window_ok = match (skip_window_up_to, p.candidate.facts.context_window) {
+            (Some(limit), Some(w)) => w > limit,
+            _ => true,
+        };
+        window_ok && (!continuing || can_continue(p))
+    })
 }
 
 /// Runs the plan.
@@ -202,26 +268,22 @@ pub async fn run<'p>(plan: &'p Plan, req: &Request<'_>, reporter: &mut dyn Repor
     let mut random = random_source();
     let mut skip_window_up_to: Option<u64> = None;
     let count = plan.order.len();
-    let mut index = 0;
-    'models: while index < count {
+    // The answer written so far by attempts that broke off, and the last of
+    // them: the next attempt continues it.
+    let mut written = String::new();
+    let mut writer: Option<(u32, &'p str)> = None;
+    let mut next = (count > 0).then_some(0);
+    while let Some(index) = next {
         let planned = &plan.order[index];
-        let window = planned.candidate.facts.context_window;
-        if let (Some(limit), Some(w)) = (skip_window_up_to, window) {
-            if w <= limit {
-                index += 1;
-                continue;
-            }
-        }
         let mut try_no = 0;
         loop {
             try_no += 1;
             let number = u32::try_from(attempts.len() + 1).unwrap_or(u32::MAX);
             reporter.attempt_started(planned, number);
-            let mut attempt = attempt_once(planned, index, number, try_no, req, reporter).await;
-            let another = (index + 1..count).any(|i| {
-                skip_window_up_to.is_none()
-                    || plan.order[i].candidate.facts.context_window > skip_window_up_to
-            });
+            let continues = (!written.is_empty()).then_some((written.as_str(), writer));
+            let mut attempt =
+                attempt_once(planned, index, number, try_no, req, continues, reporter).await;
+            let another = next_model(plan, index, skip_window_up_to, false).is_some();
             let Err(error) = &attempt.result else {
                 reporter.attempt_finished(&attempt, None);
                 attempts.push(attempt);
@@ -230,7 +292,7 @@ pub async fn run<'p>(plan: &'p Plan, req: &Request<'_>, reporter: &mut dyn Repor
                     attempts,
                 };
             };
-            let decision = if error.kind == ErrorKind::Cancelled {
+            let mut decision = if error.kind == ErrorKind::Cancelled {
                 Decision::Stop
             } else {
                 let state = AttemptState {
@@ -240,60 +302,87 @@ pub async fn run<'p>(plan: &'p Plan, req: &Request<'_>, reporter: &mut dyn Repor
                 };
                 rules::decide(error, state, req.settings, random())
             };
-            attempt.decision = Some(decision);
             let cancelled = error.kind == ErrorKind::Cancelled;
-            let next_label = match decision {
-                Decision::Retry(_) => Some(planned.candidate.target.label.as_str()),
-                Decision::Next | Decision::NextLargerWindow => plan
-                    .order
-                    .get(index + 1)
-                    .map(|p| p.candidate.target.label.as_str()),
+            if attempt.printed() {
+                written.push_str(&attempt.text);
+                writer = Some((attempt.number, attempt.label()));
+            }
+            // A retry after written text must continue it, or it would
+            // write the answer twice.
+            if matches!(decision, Decision::Retry(_))
+                && !written.is_empty()
+                && !can_continue(planned)
+            {
+                decision = Decision::Next;
+            }
+            if decision == Decision::NextLargerWindow {
+                skip_window_up_to = planned.candidate.facts.context_window.or(skip_window_up_to);
+            }
+            next = match decision {
+                Decision::Retry(_) => Some(index),
                 Decision::Stop => None,
-            };
-            reporter.attempt_finished(&attempt, next_label);
-            match decision {
-                Decision::Retry(wait) => {
-                    reporter.waiting(&attempt, wait);
-                    attempts.push(attempt);
-                    if req.cancel.sleep(wait).await.is_err() {
-                        // Interrupted while waiting to retry: the retry that
-                        // was due is recorded as cancelled (nothing was sent),
-                        // so that the request ends `cancelled` in the ledger
-                        // like any interrupted request (issue 9).
-                        if let Some(retry) = attempts.last().map(cancelled_retry) {
-                            reporter.attempt_finished(&retry, None);
-                            attempts.push(retry);
-                        }
-                        return Routed {
-                            attempts,
-                            ending: Ending::Cancelled,
-                        };
+                Decision::Next | Decision::NextLargerWindow if written.is_empty() => {
+                    next_model(plan, index, skip_window_up_to, false)
+                }
+                Decision::Next | Decision::NextLargerWindow => {
+                    if let Some(j) = next_model(plan, index, skip_window_up_to, true) {
+                        attempt.after_text = Some(AfterText::Continue(
+                            plan.order[j].candidate.target.label.clone(),
+                        ));
+                        Some(j)
+                    } else if let Some(j) =
+                        next_model(plan, index, skip_window_up_to, false).filter(|_| req.restart)
+                    {
+                        attempt.after_text = Some(AfterText::StartOver(
+                            plan.order[j].candidate.target.label.clone(),
+                        ));
+                        written.clear();
+                        writer = None;
+                        Some(j)
+                    } else {
+                        attempt.after_text = Some(AfterText::Abandon);
+                        None
                     }
                 }
-                Decision::Next => {
-                    attempts.push(attempt);
-                    break;
-                }
-                Decision::NextLargerWindow => {
-                    attempts.push(attempt);
-                    skip_window_up_to = window.or(skip_window_up_to);
-                    break;
-                }
-                Decision::Stop => {
-                    attempts.push(attempt);
-                    let ending = if cancelled {
-                        Ending::Cancelled
-                    } else {
-                        Ending::Failed
+            };
+            if attempt.printed() && attempt.after_text.is_none() && decision != Decision::Stop {
+                // A retry of the same model continues its own text.
+                attempt.after_text =
+                    Some(AfterText::Continue(planned.candidate.target.label.clone()));
+            }
+            attempt.decision = Some(decision);
+            let next_label = next.map(|j| plan.order[j].candidate.target.label.as_str());
+            reporter.attempt_finished(&attempt, next_label);
+            if let Decision::Retry(wait) = decision {
+                reporter.waiting(&attempt, wait);
+                attempts.push(attempt);
+                if req.cancel.sleep(wait).await.is_err() {
+                    // Interrupted while waiting to retry: the retry that
+                    // was due is recorded as cancelled (nothing was sent),
+                    // so that the request ends `cancelled` in the ledger
+                    // like any interrupted request (issue 9).
+                    if let Some(retry) = attempts.last().map(cancelled_retry) {
+                        reporter.attempt_finished(&retry, None);
+                        attempts.push(retry);
+                    }
+                    return Routed {
+                        attempts,
+                        ending: Ending::Cancelled,
                     };
-                    return Routed { attempts, ending };
                 }
+                continue;
             }
-            if index >= count {
-                break 'models;
+            attempts.push(attempt);
+            if decision == Decision::Stop {
+                let ending = if cancelled {
+                    Ending::Cancelled
+                } else {
+                    Ending::Failed
+                };
+                return Routed { attempts, ending };
             }
+            break;
         }
-        index += 1;
     }
     Routed {
         attempts,
@@ -307,12 +396,17 @@ async fn attempt_once<'p>(
     number: u32,
     try_no: u32,
     req: &Request<'_>,
+    continues: Option<(&str, Option<(u32, &'p str)>)>,
     reporter: &mut dyn Reporter,
 ) -> Attempt<'p> {
     let target = &planned.candidate.target;
     let started = SystemTime::now();
     let clock = Instant::now();
     let mut attempt = Attempt::start(planned, index, number, try_no, started);
+    if let Some((written, from)) = continues {
+        attempt.prefix = written.to_owned();
+        attempt.continued_from = from;
+    }
 
     if (req.force_fail)(index) {
         attempt.reach = Reach::Forced;
@@ -336,10 +430,17 @@ async fn attempt_once<'p>(
     };
 
     let params: Params = target.overrides.params.merged_with(&req.base.params);
-    let mut request = ChatRequest {
-        params,
-        ..req.base.clone()
+    let base = match continues {
+        Some((written, _)) => req.base.continuing(written),
+        None => req.base.clone(),
     };
+    let mut request = ChatRequest { params, ..base };
+    // Whitespace at the end of the written text that the kind could not send
+    // (Anthropic) was already shown: the continuation's leading whitespace
+    // is dropped so that the seam does not double it.
+    let mut trim_start = continues.is_some_and(|(written, _)| {
+        target.provider.kind.prefix_sent(written).len() < written.len()
+    });
     request.params.max_tokens = request.params.max_tokens.or(planned.max_tokens);
     let adapter = target.provider.kind.adapter();
     let p = &target.provider;
@@ -350,6 +451,7 @@ async fn attempt_once<'p>(
         key,
         headers: p.headers.clone(),
         api_version: p.api_version.clone(),
+        continuation: p.continuation,
     };
     let call = Call {
         request: &request,
@@ -366,7 +468,14 @@ async fn attempt_once<'p>(
         Ok(http_request) => {
             attempt.reach = Reach::Sent;
             let mut on_event = |event: StreamEvent| match event {
-                StreamEvent::Delta(text) => {
+                StreamEvent::Delta(mut text) => {
+                    if trim_start {
+                        let rest = text.trim_start();
+                        if !rest.is_empty() {
+                            trim_start = false;
+                        }
+                        text = rest.to_owned();
+                    }
                     if attempt.ttft.is_none() {
                         attempt.ttft = Some(clock.elapsed());
                     }

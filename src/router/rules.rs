@@ -42,7 +42,8 @@ pub struct AttemptState {
 /// | other 4xx | no retry | stop |
 ///
 /// A stream that broke off (`incomplete`) moves on: after printed text the
-/// next model starts over, and retrying the same one would print it twice.
+/// router sends the next model that can continue the answer the text so
+/// far ([`super::run`]); retrying the same one from the start would print it twice.
 pub fn decide(
     error: &ProviderError,
     state: AttemptState,

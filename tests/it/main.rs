@@ -6,6 +6,7 @@ mod ask;
 mod bad_input;
 mod bench_smoke;
 mod compare;
+mod continuation;
 mod cost;
 mod docs;
 mod generated;

@@ -203,6 +203,7 @@ impl RecordedRequest {
 pub struct Script {
     replies: Vec<Reply>,
     answer: Answer,
+    expect_prefix: bool,
 }
 
 impl Script {
@@ -211,6 +212,7 @@ impl Script {
         Script {
             replies,
             answer: Answer::default(),
+            expect_prefix: false,
         }
     }
 
@@ -224,6 +226,16 @@ impl Script {
     #[must_use]
     pub fn with_answer(mut self, answer: Answer) -> Self {
         self.answer = answer;
+        self
+    }
+
+    /// Every answer must continue one that broke off: the request must carry
+    /// the beginning of the answer's text as the assistant's reply, in the
+    /// shape of the wire format it speaks (see the module docs), or the mock
+    /// answers 400. It then sends only the rest of the text.
+    #[must_use]
+    pub fn expecting_prefix(mut self) -> Self {
+        self.expect_prefix = true;
         self
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use route_mock::{Answer, MockServer, Reply, Script};
 
 const USAGE: &str = "\
-usage: route-mock [--port N] [--text S | --tokens N] [--delay-ms N] [--first-delay-ms N] [--reply SPEC]...
+usage: route-mock [--port N] [--text S | --tokens N] [--delay-ms N] [--first-delay-ms N] [--expect-prefix] [--reply SPEC]...
 
 A local mock LLM provider speaking the OpenAI, Anthropic, Gemini and Ollama wire
 formats, for route's tests, demo and benchmarks. Prints http://127.0.0.1:PORT,
@@ -21,6 +21,10 @@ options:
   --tokens N          an answer of N words instead (one streamed event per word)
   --delay-ms N        pause between streamed events
   --first-delay-ms N  pause before the first streamed text
+  --expect-prefix     every answer must continue one that broke off: a request
+                      without the answer's beginning as an assistant prefix in
+                      its wire format's shape gets a 400; otherwise only the
+                      rest of the text is sent
   --reply SPEC        a reply for the next request; repeat to script several, the
                       last one repeats forever (default: ok). SPEC is one of:
                         ok                    the answer
@@ -81,6 +85,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<(u16, Script)>, St
     let mut text_given = false;
     let mut tokens: Option<usize> = None;
     let mut specs = Vec::new();
+    let mut expect_prefix = false;
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -91,6 +96,10 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<(u16, Script)>, St
         };
         if flag == "-h" || flag == "--help" {
             return Ok(None);
+        }
+        if flag == "--expect-prefix" {
+            expect_prefix = true;
+            continue;
         }
         let mut value = || {
             inline
@@ -127,7 +136,11 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<(u16, Script)>, St
             .map(|spec| reply(spec, &answer))
             .collect::<Result<_, _>>()?
     };
-    Ok(Some((port, Script::new(replies).with_answer(answer))))
+    let mut script = Script::new(replies).with_answer(answer);
+    if expect_prefix {
+        script = script.expecting_prefix();
+    }
+    Ok(Some((port, script)))
 }
 
 fn reply(spec: &str, answer: &Answer) -> Result<Reply, String> {

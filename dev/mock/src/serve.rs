@@ -24,6 +24,7 @@ struct Cursor {
     replies: Vec<Arc<Reply>>,
     /// What the answer-less fault replies stream.
     answer: Arc<Answer>,
+    expect_prefix: bool,
     next: usize,
 }
 
@@ -36,6 +37,7 @@ impl Cursor {
         Cursor {
             replies,
             answer: Arc::new(script.answer),
+            expect_prefix: script.expect_prefix,
             next: 0,
         }
     }
@@ -176,8 +178,37 @@ async fn respond(stream: &mut TcpStream, request: &Request, shared: &Shared) -> 
         .await;
     }
 
-    let (reply, fault_answer) = shared.cursor().take();
+    let (reply, fault_answer, expect_prefix) = {
+        let mut cursor = shared.cursor();
+        let expect = cursor.expect_prefix;
+        let (reply, answer) = cursor.take();
+        (reply, answer, expect)
+    };
     match &*reply {
+        Reply::Answer(answer) if expect_prefix => {
+            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            let rest = wire::assistant_prefix(route.wire, &body).and_then(|prefix| {
+                match answer.text.strip_prefix(prefix.as_str()) {
+                    Some(rest) if !prefix.is_empty() => Ok(rest.to_owned()),
+                    _ => Err("the assistant prefix is not the beginning of the answer"),
+                }
+            });
+            match rest {
+                Ok(rest) => {
+                    let rest = Answer {
+                        text: rest,
+                        ..answer.clone()
+                    };
+                    serve_answer(stream, request, &route, id, &rest, Mode::Complete, false).await
+                }
+                Err(why) => {
+                    let fmt = plain_fmt(&route, id);
+                    let message = format!("route-mock: expected a continuation: {why}");
+                    let body = fmt.error_body(400, Some(&message));
+                    send(stream, request, &fmt, 400, &body, &[]).await
+                }
+            }
+        }
         Reply::Answer(answer) => {
             serve_answer(stream, request, &route, id, answer, Mode::Complete, false).await
         }

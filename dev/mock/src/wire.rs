@@ -843,6 +843,77 @@ fn rfc3339(since_epoch: Duration) -> String {
     )
 }
 
+/// The beginning of the reply a continuation request carries, in the shape
+/// of `wire`, or `None` when the request holds none in that shape:
+///
+/// - OpenAI-compatible: a last `assistant` message marked `"prefix": true`
+///   (Mistral, DeepSeek: <https://api-docs.deepseek.com/guides/chat_prefix_completion>),
+///   or a body with `"continue_final_message": true` and
+///   `"add_generation_prompt": false` (vLLM:
+///   <https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html#extra-parameters-for-chat-api>).
+///   A bare last assistant message is not one: OpenAI would answer after it.
+/// - Anthropic: a last `assistant` message (prefill), whose text may not end
+///   in whitespace (the API refuses that):
+///   <https://docs.anthropic.com/en/docs/build-with-claude/prompt-engineering/prefill-claudes-response>
+/// - Gemini: a last `contents` turn with role `model`: <https://ai.google.dev/api/caching#Content>
+/// - Ollama: a last `assistant` message of `/api/chat`:
+///   <https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion>
+pub(crate) fn assistant_prefix(wire: Wire, body: &Value) -> Result<String, &'static str> {
+    let text_of = |content: &Value| -> Option<String> {
+        match content {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(parts) => Some(
+                parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect(),
+            ),
+            _ => None,
+        }
+    };
+    let last_of = |key: &str| {
+        body.get(key)
+            .and_then(Value::as_array)
+            .and_then(|m| m.last())
+    };
+    match wire {
+        Wire::OpenAi => {
+            let last = last_of("messages").ok_or("no messages")?;
+            if last.get("role").and_then(Value::as_str) != Some("assistant") {
+                return Err("the last message is not the assistant's");
+            }
+            let marked = last.get("prefix").and_then(Value::as_bool) == Some(true);
+            let open = body.get("continue_final_message").and_then(Value::as_bool) == Some(true)
+                && body.get("add_generation_prompt").and_then(Value::as_bool) == Some(false);
+            if !marked && !open {
+                return Err(
+                    "the assistant message is neither marked `prefix` nor sent with `continue_final_message`",
+                );
+            }
+            text_of(last.get("content").unwrap_or(&Value::Null)).ok_or("no assistant content")
+        }
+        Wire::Anthropic | Wire::Ollama => {
+            let last = last_of("messages").ok_or("no messages")?;
+            if last.get("role").and_then(Value::as_str) != Some("assistant") {
+                return Err("the last message is not the assistant's");
+            }
+            let text = text_of(last.get("content").unwrap_or(&Value::Null))
+                .ok_or("no assistant content")?;
+            if wire == Wire::Anthropic && text.trim_end() != text {
+                return Err("final assistant content cannot end with trailing whitespace");
+            }
+            Ok(text)
+        }
+        Wire::Gemini => {
+            let last = last_of("contents").ok_or("no contents")?;
+            if last.get("role").and_then(Value::as_str) != Some("model") {
+                return Err("the last turn is not the model's");
+            }
+            text_of(last.get("parts").unwrap_or(&Value::Null)).ok_or("no model parts")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

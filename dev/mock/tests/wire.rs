@@ -676,3 +676,79 @@ fn repeat_and_fixed_chunks() {
     assert_eq!(text, "abcdef ".repeat(3));
     assert_eq!(lines[6]["eval_count"], 6);
 }
+
+/// `Script::expecting_prefix`: each wire format's continuation is accepted in
+/// its own shape only, and then only the rest of the answer is sent.
+#[test]
+fn a_continuation_is_checked_in_each_wire_formats_own_shape() {
+    let server = MockServer::start(Script::always(Reply::text(TEXT)).expecting_prefix());
+    let user = json!({"role": "user", "content": "hi"});
+    let assistant = json!({"role": "assistant", "content": "Hello from"});
+    let gemini_user = json!({"role": "user", "parts": [{"text": "hi"}]});
+    let model_turn = json!({"role": "model", "parts": [{"text": "Hello from"}]});
+    let openai = "/v1/chat/completions";
+    let anthropic = "/v1/messages";
+    let gemini = "/v1beta/models/gemini-2.5-flash:generateContent";
+    let ollama = "/api/chat";
+    let good: [(&str, Value); 5] = [
+        (
+            openai,
+            json!({"model": "m", "messages": [user, {"role": "assistant", "content": "Hello from", "prefix": true}]}),
+        ),
+        (
+            openai,
+            json!({"model": "m", "messages": [user, assistant], "continue_final_message": true, "add_generation_prompt": false}),
+        ),
+        (
+            anthropic,
+            json!({"model": "m", "max_tokens": 9, "messages": [user, assistant]}),
+        ),
+        (gemini, json!({"contents": [gemini_user, model_turn]})),
+        (
+            ollama,
+            json!({"model": "m", "stream": false, "messages": [user, assistant]}),
+        ),
+    ];
+    for (path, body) in good {
+        let r = call(&server, path, &body);
+        assert_eq!(r.status(), 200, "{path}: {}", r.text());
+        assert!(
+            r.text().contains(" the route mock provider."),
+            "{path}: {}",
+            r.text()
+        );
+        assert!(
+            !r.text().contains("Hello from"),
+            "{path}: only the rest: {}",
+            r.text()
+        );
+    }
+    let bad: [(&str, Value); 5] = [
+        // A bare assistant message: OpenAI would answer it, not continue it.
+        (openai, json!({"model": "m", "messages": [user, assistant]})),
+        // Gemini's shape sent to Anthropic, Anthropic's to Gemini.
+        (
+            anthropic,
+            json!({"model": "m", "max_tokens": 9, "contents": [gemini_user, model_turn]}),
+        ),
+        (
+            gemini,
+            json!({"contents": [gemini_user, {"role": "assistant", "parts": [{"text": "Hello from"}]}]}),
+        ),
+        // Anthropic refuses a prefill ending in whitespace.
+        (
+            anthropic,
+            json!({"model": "m", "max_tokens": 9, "messages": [user, {"role": "assistant", "content": "Hello "}]}),
+        ),
+        // No prefix at all.
+        (
+            ollama,
+            json!({"model": "m", "stream": false, "messages": [user]}),
+        ),
+    ];
+    for (path, body) in bad {
+        let r = call(&server, path, &body);
+        assert_eq!(r.status(), 400, "{path}: {body}: {}", r.text());
+        assert!(r.text().contains("expected a continuation"), "{}", r.text());
+    }
+}

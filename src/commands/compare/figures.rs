@@ -7,7 +7,10 @@ use std::time::Duration;
 use super::{Run, Runs, status_of};
 use crate::money::Usd;
 use crate::output::summary;
-use crate::router::Routed;
+use crate::router::{self, Routed};
+
+/// The mark after the text of an answer that broke off.
+pub(super) const INCOMPLETE: &str = "[incomplete: the answer broke off here]";
 
 /// Median and 95th percentile of some durations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,10 +128,18 @@ pub(super) fn figures_of(results: &[Runs<'_>], repeat: u32) -> Vec<Figures> {
                 cost.push_str(" (cheapest)");
             }
             Figures {
+                // A model that broke off after streaming shows what it got,
+                // marked as such.
                 answer: answered
                     .first()
                     .and_then(|run| run.routed.answer())
-                    .map(|a| a.text.clone()),
+                    .map(router::Attempt::full_text)
+                    .or_else(|| {
+                        r.runs
+                            .iter()
+                            .find_map(|run| run.routed.partial())
+                            .map(|a| format!("{}\n{INCOMPLETE}", a.full_text()))
+                    }),
                 status: status_of(r),
                 ttft: ttft.map_or_else(|| "-".to_owned(), |s| s.show(repeat)),
                 total,

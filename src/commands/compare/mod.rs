@@ -111,6 +111,8 @@ struct Shared<'a> {
     session: &'a Session<'a>,
     send: Sender<'a>,
     request: &'a ChatRequest,
+    /// The prompt as the ledger keeps it.
+    prompt: &'a str,
     repeat: u32,
     recorder: &'a RefCell<Recorder>,
     /// For warnings written while the lines are drawn.
@@ -141,18 +143,13 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         }
     }
     let prompt = read_prompt(&args.prompt.prompt)?;
-    let request = ChatRequest {
-        system: args.prompt.system.clone(),
-        prompt,
-        params,
-        stream: true,
-    };
+    let request = ChatRequest::prompt(args.prompt.system.as_deref(), &prompt, params, true);
 
     // The catalog before the ledger, so that their warnings keep their order.
     session.catalog();
     let recorder = session.recorder(!args.no_log);
     let now = SystemTime::now();
-    let estimated = tokens::estimate_request(request.system.as_deref(), &request.prompt);
+    let estimated = tokens::estimate_request(args.prompt.system.as_deref(), &prompt);
     let members: Vec<Member> = targets
         .into_iter()
         .map(|(target, chain, settings)| {
@@ -207,6 +204,7 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             session: &session,
             send,
             request: &request,
+            prompt: &prompt,
             repeat: args.repeat,
             recorder: &recorder,
             live: &live,
@@ -291,7 +289,7 @@ async fn run_model<'p>(
                 group_id: Some(shared.group_id),
                 chain: member.chain.as_deref(),
                 tag: shared.tag,
-                prompt: Some(&shared.request.prompt),
+                prompt: Some(shared.prompt),
             },
         );
         // Written as each run ends, so that an interrupted comparison still

@@ -105,6 +105,7 @@ pub(super) fn json(members: &[Member], results: &[ModelResult<'_>]) -> Result<St
         if let Some(reason) = &r.skipped {
             all.push(AskJson {
                 text: String::new(),
+                incomplete: false,
                 model: m.target.label.clone(),
                 provider: m.target.provider.name.clone(),
                 provider_model: m.target.model.clone(),

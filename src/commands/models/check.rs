@@ -50,15 +50,15 @@ pub(super) fn live_check(
         ));
         return Ok(ExitStatus::Success);
     }
-    let request = ChatRequest {
-        system: None,
-        prompt: CHECK_PROMPT.to_owned(),
-        params: Params {
+    let request = ChatRequest::prompt(
+        None,
+        CHECK_PROMPT,
+        Params {
             max_tokens: Some(CHECK_MAX_TOKENS),
             ..Params::default()
         },
-        stream: false,
-    };
+        false,
+    );
     let plans: Vec<(Plan, Settings)> = entries
         .iter()
         .map(|e| {

@@ -201,6 +201,11 @@ impl Walk<'_> {
             key: key?,
             headers,
             api_version: t.get("api_version").and_then(string).map(str::to_owned),
+            continuation: t
+                .get("continuation")
+                .and_then(string)
+                .and_then(crate::provider::Continuation::parse)
+                .unwrap_or_default(),
         })
     }
 
