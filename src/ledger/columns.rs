@@ -48,7 +48,7 @@ pub(super) const COLUMNS: &str =
     provider, model, served_model, health_key, outcome, error_kind, http_status,
     error_message, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
     reasoning_tokens, cost, provider_cost, catalog_version, ttft_ms, latency_ms, tag,
-    retry_after_until, fallback, prompt, answer";
+    retry_after_until, fallback, prompt, answer, estimated";
 
 pub(super) fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     let count = |i: usize| -> rusqlite::Result<Option<u64>> {
@@ -88,5 +88,6 @@ pub(super) fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         fallback: r.get(29)?,
         prompt: r.get(30)?,
         answer: r.get(31)?,
+        estimated: r.get(32)?,
     })
 }

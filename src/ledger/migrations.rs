@@ -116,6 +116,9 @@ const MIGRATIONS: &[&str] = &[
             SUM(alias_requests), SUM(attempts), SUM(input_tokens), SUM(output_tokens),
             SUM(cost), SUM(unknown_costs), SUM(answered), SUM(fell_back)
         FROM buckets GROUP BY dim;",
+    // 3: the attempts whose usage is route's own count (a cut, stalled or
+    // cancelled stream that reported none, or too little).
+    "ALTER TABLE attempts ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this build writes.

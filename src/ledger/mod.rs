@@ -117,6 +117,9 @@ pub struct Row {
     pub prompt: Option<String>,
     /// Only filled when the profile says `store_text`.
     pub answer: Option<String>,
+    /// The token counts (and so the cost) are partly route's own count of
+    /// what was sent and received: the provider reported less.
+    pub estimated: bool,
 }
 
 /// An open ledger. One per process; not shared between threads.
@@ -310,6 +313,7 @@ pub(crate) mod tests {
             fallback: attempt > 1,
             prompt: None,
             answer: None,
+            estimated: false,
         }
     }
 
@@ -376,6 +380,7 @@ pub(crate) mod tests {
             fallback: true,
             prompt: Some("hi".into()),
             answer: Some("hello".into()),
+            estimated: true,
         };
         let bare = row("r1", 1, 1_763_000_000_000, "openai/gpt", Outcome::Error);
         // -- Exec

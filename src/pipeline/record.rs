@@ -171,6 +171,7 @@ pub(super) fn rows(attempts: &[Attempt<'_>], rc: &RowContext<'_>) -> Vec<Row> {
                 fallback: failed_before,
                 prompt: rc.prompt.map(str::to_owned),
                 answer: rc.prompt.is_some().then(|| a.text.clone()),
+                estimated: a.estimated,
             };
             failed_before |= a.result.is_err();
             row
