@@ -12,7 +12,23 @@ use crate::provider::{ProviderKind, Tokenizer};
 
 /// Estimated tokens of a text (four bytes a token).
 pub fn estimate(text: &str) -> u64 {
-    u64::try_from(text.len().div_ceil(4)).unwrap_or(u64::MAX)
+    estimate_bytes(text.len())
+}
+
+/// Estimated tokens of `bytes` bytes of text (four bytes a token).
+pub fn estimate_bytes(bytes: usize) -> u64 {
+    u64::try_from(bytes.div_ceil(4)).unwrap_or(u64::MAX)
+}
+
+/// Estimated tokens of what a request sends.
+pub fn estimate_chat(request: &crate::provider::types::ChatRequest) -> u64 {
+    // Every message counts, the continuation's prefix included: it is sent.
+    request
+        .messages
+        .iter()
+        .map(|m| estimate(&m.joined()))
+        .sum::<u64>()
+        + FRAMING
 }
 
 /// Estimated tokens of a request: system prompt, prompt, and a few tokens of

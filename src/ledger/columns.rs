@@ -48,7 +48,7 @@ pub(super) const COLUMNS: &str =
     provider, model, served_model, health_key, outcome, error_kind, http_status,
     error_message, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
     reasoning_tokens, cost, provider_cost, catalog_version, ttft_ms, latency_ms, tag,
-    retry_after_until, fallback, prompt, answer, continued_from, answer_from";
+    retry_after_until, fallback, prompt, answer, continued_from, answer_from, estimated";
 
 pub(super) fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     let count = |i: usize| -> rusqlite::Result<Option<u64>> {
@@ -90,5 +90,6 @@ pub(super) fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         answer: r.get(31)?,
         continued_from: r.get(32)?,
         answer_from: count(33)?,
+        estimated: r.get(34)?,
     })
 }

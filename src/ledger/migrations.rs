@@ -121,6 +121,9 @@ const MIGRATIONS: &[&str] = &[
     // answer this attempt's own text begins.
     "ALTER TABLE attempts ADD COLUMN continued_from INTEGER;
     ALTER TABLE attempts ADD COLUMN answer_from INTEGER;",
+    // 4: the attempts whose usage is route's own count (a cut, stalled or
+    // cancelled stream that reported none, or too little).
+    "ALTER TABLE attempts ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this build writes.

@@ -123,6 +123,9 @@ pub struct Row {
     /// text begins.
     pub continued_from: Option<u32>,
     pub answer_from: Option<u64>,
+    /// The token counts (and so the cost) are partly route's own count of
+    /// what was sent and received: the provider reported less.
+    pub estimated: bool,
 }
 
 /// An open ledger. One per process; not shared between threads.
@@ -318,6 +321,7 @@ pub(crate) mod tests {
             answer: None,
             continued_from: None,
             answer_from: None,
+            estimated: false,
         }
     }
 
@@ -386,6 +390,7 @@ pub(crate) mod tests {
             answer: Some("hello".into()),
             continued_from: Some(1),
             answer_from: Some(3),
+            estimated: true,
         };
         let bare = row("r1", 1, 1_763_000_000_000, "openai/gpt", Outcome::Error);
         // -- Exec

@@ -129,6 +129,8 @@ pub struct RequestRow {
     pub attempts: u32,
     /// Models tried before the final one.
     pub fallbacks: u32,
+    /// Some attempt's tokens and cost are route's own count.
+    pub estimated: bool,
 }
 
 /// Totals over a set of attempts.
@@ -292,6 +294,7 @@ impl Ledger {
                 attempts,
                 fallbacks: models.saturating_sub(1),
                 cost: (unknown == 0).then(|| Usd::from_picos(cost)),
+                estimated: r.get::<_, i64>(22)? > 0,
             })
         })
         .and_then(Iterator::collect)
@@ -342,7 +345,8 @@ impl Ledger {
 /// those requests' attempts through `attempts_request` (CROSS JOIN fixes that
 /// order), so `--limit 20` stays cheap on any size of ledger. With a single
 /// `MAX()` in the query, `SQLite` takes the bare columns from the row that has
-/// the maximum: the final attempt (<https://sqlite.org/lang_select.html#bare_columns_in_an_aggregate_query>).
+/// the maximum: the final attempt (<https://sqlite.org/lang_select.html#bare_columns_in_an_aggregate_query>),
+/// so no other `MAX()` (or `MIN()`) may be added to it.
 /// The MODEL flag marks each request's first row per model, so its sum is the
 /// number of models tried.
 const REQUESTS: &str = "
@@ -357,7 +361,8 @@ SELECT f.request_id, f.at,
     a.command, a.group_id, a.tag, a.alias, a.label, a.provider, a.model,
     a.served_model, a.outcome, a.error_kind, a.http_status, a.latency_ms,
     SUM(a.input_tokens), SUM(a.output_tokens), COUNT(*), SUM((a.flags >> 1) & 1),
-    COALESCE(SUM(COALESCE(a.provider_cost, a.cost)), 0), SUM((a.flags >> 4) & 1)
+    COALESCE(SUM(COALESCE(a.provider_cost, a.cost)), 0), SUM((a.flags >> 4) & 1),
+    SUM(a.estimated)
 FROM firsts AS f CROSS JOIN attempts AS a ON a.request_id = f.request_id
 GROUP BY f.at, f.request_id
 ORDER BY f.at DESC, f.request_id";

@@ -107,6 +107,7 @@ pub(super) fn write_rows(tx: &rusqlite::Transaction<'_>, rows: &[Row]) -> rusqli
             flags,
             r.continued_from,
             r.answer_from.map(int),
+            r.estimated,
         ])?;
         let bit = |f: i64| i64::from(flags & f != 0);
         let sums = params![
@@ -165,10 +166,10 @@ const INSERT: &str = "INSERT INTO attempts (
     model, served_model, health_key, outcome, error_kind, http_status, error_message,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
     cost, provider_cost, catalog_version, ttft_ms, latency_ms, tag, retry_after_until,
-    fallback, prompt, answer, dim, flags, continued_from, answer_from
+    fallback, prompt, answer, dim, flags, continued_from, answer_from, estimated
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
     ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34,
-    ?35, ?36)";
+    ?35, ?36, ?37)";
 
 /// Adds one row to its bucket: 1 attempt, its request flags, tokens and cost.
 const UPSERT_BUCKET: &str = "INSERT INTO buckets (

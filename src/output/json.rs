@@ -19,6 +19,9 @@ pub struct AskJson {
     pub served_model: Option<String>,
     pub usage: UsageJson,
     pub cost_usd: Option<f64>,
+    /// `cost_usd` is from route's own token count (the provider reported less).
+    #[serde(skip_serializing_if = "is_false")]
+    pub estimated: bool,
     /// The provider's own figure (`OpenRouter`), when it reported one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider_cost_usd: Option<f64>,
@@ -59,6 +62,16 @@ pub struct AttemptJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub latency_ms: u64,
+    /// What this attempt cost; `null` when the price is unknown.
+    pub cost_usd: Option<f64>,
+    /// The cost is from route's own token count (the provider reported less).
+    #[serde(skip_serializing_if = "is_false")]
+    pub estimated: bool,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl AttemptJson {
@@ -72,6 +85,8 @@ impl AttemptJson {
             http_status: error.and_then(|e| e.status),
             error: error.map(|e| e.message.clone()),
             latency_ms: millis(a.latency),
+            cost_usd: a.cost.map(crate::money::Usd::to_dollars),
+            estimated: a.estimated,
         }
     }
 }
@@ -107,6 +122,7 @@ impl AskJson {
                 reasoning_tokens: usage.reasoning_tokens,
             },
             cost_usd: shown.cost.map(crate::money::Usd::to_dollars),
+            estimated: shown.estimated,
             provider_cost_usd: shown.provider_cost,
             latency_ms: routed.attempts.iter().map(|a| millis(a.latency)).sum(),
             ttft_ms: shown.ttft.map(millis),

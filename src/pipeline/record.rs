@@ -175,6 +175,7 @@ pub(super) fn rows(attempts: &[Attempt<'_>], rc: &RowContext<'_>) -> Vec<Row> {
                 answer_from: a
                     .continued_from
                     .map(|_| u64::try_from(a.prefix.len()).unwrap_or(u64::MAX)),
+                estimated: a.estimated,
             };
             failed_before |= a.result.is_err();
             row

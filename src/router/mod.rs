@@ -47,6 +47,9 @@ pub struct Attempt<'p> {
     pub finish: Option<FinishReason>,
     /// Our figure; `None` when the price is unknown.
     pub cost: Option<Usd>,
+    /// `usage` (and so `cost`) is partly or wholly route's own count of what
+    /// was sent and received, because the provider reported less than that.
+    pub estimated: bool,
     /// The text this attempt produced (complete only when it succeeded).
     pub text: String,
     /// The router's decision after a failure.
@@ -113,6 +116,7 @@ impl<'p> Attempt<'p> {
             provider_cost: None,
             finish: None,
             cost: None,
+            estimated: false,
             text: String::new(),
             decision: None,
             retry_after_until: None,
@@ -463,6 +467,10 @@ async fn attempt_once<'p>(
     // which never run at the same time.
     let reporter = RefCell::new(reporter);
     let delivered = Cell::new(0usize);
+    // What the provider streamed besides the answer, for pricing an attempt
+    // that reported no usage (or too little).
+    let mut heard = false;
+    let mut reasoning_bytes = 0usize;
     let result = match adapter.build(&call) {
         Err(e) => Err(e),
         Ok(http_request) => {
@@ -476,6 +484,7 @@ async fn attempt_once<'p>(
                         }
                         text = rest.to_owned();
                     }
+                    heard = true;
                     if attempt.ttft.is_none() {
                         attempt.ttft = Some(clock.elapsed());
                     }
@@ -486,11 +495,21 @@ async fn attempt_once<'p>(
                         attempt.text.push_str(&text);
                     }
                 }
-                StreamEvent::ServedModel(m) => attempt.served_model = Some(m),
-                StreamEvent::Usage(u) => attempt.usage = Some(u),
+                StreamEvent::ServedModel(m) => {
+                    heard = true;
+                    attempt.served_model = Some(m);
+                }
+                StreamEvent::Usage(u) => {
+                    heard = true;
+                    attempt.usage = Some(u);
+                }
                 StreamEvent::ProviderCost(c) => attempt.provider_cost = Some(c),
                 StreamEvent::Finish(f) => attempt.finish = Some(f),
-                StreamEvent::Reasoning(_) | StreamEvent::Done => {}
+                StreamEvent::Reasoning(text) => {
+                    heard = true;
+                    reasoning_bytes += text.len();
+                }
+                StreamEvent::Done => {}
             };
             let s = req.settings;
             let timeouts = Timeouts {
@@ -519,12 +538,63 @@ async fn attempt_once<'p>(
             attempt.retry_after_until = e.retry_after.map(|d| started + d);
         }
     }
+    if heard {
+        let counted = Counted {
+            input: crate::tokens::estimate_chat(&request),
+            output: crate::tokens::estimate(&attempt.text),
+            reasoning: crate::tokens::estimate_bytes(reasoning_bytes),
+        };
+        let (usage, estimated) = priced_usage(attempt.usage, counted, result.is_ok());
+        attempt.usage = Some(usage);
+        attempt.estimated = estimated;
+    }
     attempt.cost = attempt
         .usage
         .as_ref()
         .and_then(|u| planned.candidate.facts.cost(u));
     attempt.result = result;
     attempt
+}
+
+/// Tokens route counted itself: what it sent, and what it received.
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    input: u64,
+    output: u64,
+    reasoning: u64,
+}
+
+/// The usage to price an attempt that heard from the provider by, and whether
+/// it is (partly) route's own count. A complete answer's reported usage
+/// stands as it is. A cut, stalled or cancelled stream often reported none,
+/// or only what it knew at its start (Anthropic's `message_start` says one
+/// output token): the provider still bills what it streamed, so each count
+/// the report falls short of is raised to route's own.
+fn priced_usage(reported: Option<Usage>, counted: Counted, complete: bool) -> (Usage, bool) {
+    let Some(mut usage) = reported else {
+        let usage = Usage {
+            input_tokens: counted.input,
+            output_tokens: counted.output + counted.reasoning,
+            reasoning_tokens: counted.reasoning,
+            ..Usage::default()
+        };
+        return (usage, true);
+    };
+    if complete {
+        return (usage, false);
+    }
+    let mut estimated = false;
+    if usage.input_tokens == 0 {
+        usage.input_tokens = counted.input;
+        estimated = true;
+    }
+    let received = counted.output + counted.reasoning;
+    if usage.output_tokens < received {
+        usage.output_tokens = received;
+        usage.reasoning_tokens = usage.reasoning_tokens.max(counted.reasoning);
+        estimated = true;
+    }
+    (usage, estimated)
 }
 
 /// Runs `exchange`, calling `flush` when deltas were delivered and it is about
@@ -631,6 +701,40 @@ mod tests {
             asked_max_tokens: None,
             worst_case: None,
         }
+    }
+
+    #[test]
+    fn a_short_usage_report_is_raised_to_what_was_received() {
+        let counted = Counted {
+            input: 20,
+            output: 30,
+            reasoning: 5,
+        };
+        // Nothing reported: all counted.
+        let (u, est) = priced_usage(None, counted, false);
+        assert!(est);
+        assert_eq!(
+            (u.input_tokens, u.output_tokens, u.reasoning_tokens),
+            (20, 35, 5)
+        );
+        // Anthropic's message_start: the input, and one output token.
+        let start = Usage {
+            input_tokens: 12,
+            output_tokens: 1,
+            ..Usage::default()
+        };
+        let (u, est) = priced_usage(Some(start), counted, false);
+        assert!(est);
+        assert_eq!((u.input_tokens, u.output_tokens), (12, 35));
+        // A full report of a broken stream stands.
+        let full = Usage {
+            input_tokens: 12,
+            output_tokens: 50,
+            ..Usage::default()
+        };
+        assert_eq!(priced_usage(Some(full), counted, false), (full, false));
+        // A complete answer's report stands, however small.
+        assert_eq!(priced_usage(Some(start), counted, true), (start, false));
     }
 
     #[test]

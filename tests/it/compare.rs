@@ -217,7 +217,7 @@ fn repeat_sends_n_requests_per_model_and_reports_median_and_p95() {
     assert!(run.stdout.contains("ok 3/3"), "{}", run.stdout);
     assert!(run.stdout.contains("median"), "{}", run.stdout);
     assert!(run.stdout.contains("p95"), "{}", run.stdout);
-    assert!(run.stdout.contains("mean $"), "{}", run.stdout);
+    assert!(run.stdout.contains(" for 3 runs"), "{}", run.stdout);
 
     let run = env.run(&[
         "compare", "-m", "a", "-m", "b", "--repeat", "3", "--format", "json", "hi",
@@ -563,4 +563,51 @@ fn ctrl_c_cancels_every_request_records_them_and_exits_130() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(outcomes, ["cancelled", "cancelled"]);
+}
+
+#[test]
+fn a_failed_models_cost_is_shown_and_the_total_is_the_sum_shown() {
+    let mut env = TestEnv::new();
+    let cut = MockServer::start(
+        Script::always(Reply::Cut { chunks: 3 })
+            .with_answer(Answer::new("one two three four five six")),
+    );
+    let good = MockServer::start(Script::always(Reply::text("fine")));
+    for k in ["A_KEY", "B_KEY"] {
+        env.env(k, "sk-test-0123456789");
+    }
+    env.profile(&format!(
+        "{}{}\n[models.a]\nprovider = \"a\"\nmodel = \"gpt-4o\"\n\
+         [models.b]\nprovider = \"b\"\nmodel = \"gpt-4o\"\n",
+        provider("a", "openai", &cut),
+        provider("b", "openai", &good),
+    ));
+    let run = env.run(&["compare", "-m", "a", "-m", "b", "hi"]);
+    run.expect_code(0);
+    let row = run.stdout.lines().find(|l| l.contains("| cost")).unwrap();
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    let dollars = |cell: &str| -> f64 {
+        let figure = cell.trim_start_matches('~').trim_start_matches('$');
+        let figure = figure.split_whitespace().next().unwrap();
+        figure
+            .parse()
+            .unwrap_or_else(|_| panic!("not a cost: {row}"))
+    };
+    assert!(cells[2].starts_with("~$"), "the cut model's cost: {row}");
+    let (a, b) = (dollars(cells[2]), dollars(cells[3]));
+    assert!(a > 0.0 && b > 0.0, "{row}");
+    let total = run
+        .stderr
+        .split(" · ")
+        .find_map(|part| {
+            part.strip_suffix(" in all")
+                .or_else(|| part.trim().strip_suffix(" in all"))
+        })
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    let total: f64 = total.trim_start_matches('$').parse().unwrap();
+    assert!(
+        (total - (a + b)).abs() < 1e-9,
+        "{total} vs {a} + {b}\n{}",
+        run.stderr
+    );
 }

@@ -286,3 +286,69 @@ fn estimate_prices_a_prompt_without_sending_it() {
     assert!(run.stdout.contains("priced"), "{}", run.stdout);
     assert_eq!(server.request_count(), 0);
 }
+
+/// `outcome`, `input_tokens`, `output_tokens`, `cost`, `estimated`
+type PricedRow = (String, Option<i64>, Option<i64>, Option<i64>, bool);
+
+/// The ledger's priced figures per attempt.
+fn priced_rows(env: &TestEnv) -> Vec<PricedRow> {
+    let conn = rusqlite::Connection::open(env.data_dir().join("ledger.db")).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT outcome, input_tokens, output_tokens, cost, estimated FROM attempts ORDER BY id",
+        )
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+#[test]
+fn a_cut_stream_is_priced_from_routes_own_count_and_marked_estimated() {
+    // OpenAI streams usage only in its last chunk: a cut stream reports none.
+    let cut = Script::always(Reply::Cut { chunks: 3 })
+        .with_answer(Answer::new("one two three four five six seven eight"));
+    let server = MockServer::start(cut);
+    let env = setup(&server, "");
+    let run = env.run(&["ask", "--json", "-m", "priced", "hello there"]);
+    run.expect_code(4);
+    let rows = priced_rows(&env);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (outcome, input, output, cost, estimated) = rows[0].clone();
+    assert_eq!(outcome, "incomplete");
+    assert!(estimated, "{rows:?}");
+    let (input, output) = (input.unwrap(), output.unwrap());
+    assert!(input > 0 && output > 0, "{rows:?}");
+    // $2 / $10 per 1M tokens, in picodollars.
+    assert_eq!(cost, Some(input * 2_000_000 + output * 10_000_000));
+    let attempt = &run.json()["attempts"][0];
+    assert_eq!(attempt["estimated"], true, "{attempt}");
+    assert!(attempt["cost_usd"].as_f64().unwrap() > 0.0, "{attempt}");
+
+    let table = env.run(&["cost"]);
+    table.expect_code(0);
+    assert!(table.stdout.contains("~$0.0"), "{}", table.stdout);
+    assert!(table.stdout.contains("~ estimated"), "{}", table.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&env.run(&["cost", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json[0]["estimated"], true);
+    let csv = env.run(&["cost", "--format", "csv"]).stdout;
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().ends_with(",estimated"), "{csv}");
+    assert!(lines.next().unwrap().ends_with(",true"), "{csv}");
+}
+
+#[test]
+fn a_complete_answer_keeps_its_reported_usage_unmarked() {
+    // A complete answer's reported usage stands as reported.
+    let server = MockServer::start(usage(10, 5));
+    let env = setup(&server, "");
+    env.run(&["ask", "-m", "priced", "hi"]).expect_code(0);
+    let rows = priced_rows(&env);
+    assert_eq!(rows[0].1, Some(10));
+    assert_eq!(rows[0].2, Some(5));
+    assert!(!rows[0].4, "{rows:?}");
+}

@@ -2,12 +2,13 @@
 //! times (median and p95 over `--repeat`), tokens and mean cost, with the
 //! fastest and the cheapest marked.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::{Run, Runs, status_of};
 use crate::money::Usd;
 use crate::output::summary;
-use crate::router::{self, Routed};
+use crate::router::{self, Attempt, Routed};
 
 /// The mark after the text of an answer that broke off.
 pub(super) const INCOMPLETE: &str = "[incomplete: the answer broke off here]";
@@ -52,15 +53,54 @@ impl Spread {
     }
 }
 
-/// What a model cost per answered run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cost {
-    /// Nothing answered.
-    None,
-    /// Some answer's price is unknown.
-    Unknown,
-    /// The mean over the answered runs.
-    Known(Usd),
+/// What some attempts cost: every attempt that reported (or was counted
+/// with) usage, answered or not, so that a failed model's spending is shown
+/// too and the shown costs add up to the total on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Spent {
+    /// The sum of the known costs.
+    pub(super) known: Usd,
+    /// Some attempt with usage has an unknown price.
+    pub(super) unknown: bool,
+    /// Some cost is from route's own token count.
+    pub(super) estimated: bool,
+    /// No attempt had usage: nothing was billed.
+    pub(super) nothing: bool,
+}
+
+/// What `attempts` cost.
+pub(super) fn spent<'a, 'p: 'a>(attempts: impl Iterator<Item = &'a Attempt<'p>>) -> Spent {
+    let mut s = Spent {
+        nothing: true,
+        ..Spent::default()
+    };
+    for a in attempts.filter(|a| a.usage.is_some()) {
+        s.nothing = false;
+        s.estimated |= a.estimated;
+        match a.cost {
+            Some(c) => s.known = s.known.saturating_add(c),
+            None => s.unknown = true,
+        }
+    }
+    s
+}
+
+impl Spent {
+    /// `$0.0012`, `~$0.0012` (estimated), `$0.0012 + ?`, `?`, or `-` when
+    /// nothing was billed.
+    pub(super) fn show(self) -> String {
+        let tilde = if self.estimated { "~" } else { "" };
+        match (self.nothing, self.unknown, self.known) {
+            (true, _, _) => "-".to_owned(),
+            (false, false, c) => format!("{tilde}{c}"),
+            (false, true, Usd::ZERO) => "?".to_owned(),
+            (false, true, c) => format!("{tilde}{c} + ?"),
+        }
+    }
+}
+
+fn attempts_of(r: Runs<'_>) -> impl Iterator<Item = &Attempt<'_>> {
+    r.runs.iter().flat_map(|run| run.routed.attempts.iter())
 }
 
 /// The figures of one model, ready to print.
@@ -79,7 +119,7 @@ pub(super) fn figures_of(results: &[Runs<'_>], repeat: u32) -> Vec<Figures> {
         .iter()
         .map(|r| Spread::of(r.answered().map(|run| total_time(&run.routed)).collect()))
         .collect();
-    let costs: Vec<Cost> = results.iter().map(|r| mean_cost(*r)).collect();
+    let costs: Vec<Spent> = results.iter().map(|r| spent(attempts_of(*r))).collect();
     let fastest = best(
         &totals
             .iter()
@@ -89,10 +129,7 @@ pub(super) fn figures_of(results: &[Runs<'_>], repeat: u32) -> Vec<Figures> {
     let cheapest = best(
         &costs
             .iter()
-            .map(|c| match c {
-                Cost::Known(u) => Some(u.picos()),
-                _ => None,
-            })
+            .map(|c| (!c.nothing && !c.unknown).then_some(c.known.picos()))
             .collect::<Vec<_>>(),
     );
     results
@@ -118,12 +155,10 @@ pub(super) fn figures_of(results: &[Runs<'_>], repeat: u32) -> Vec<Figures> {
             if fastest == Some(i) {
                 total.push_str(" (fastest)");
             }
-            let mut cost = match costs[i] {
-                Cost::None => "-".to_owned(),
-                Cost::Unknown => "?".to_owned(),
-                Cost::Known(c) if repeat > 1 => format!("mean {c}"),
-                Cost::Known(c) => c.to_string(),
-            };
+            let mut cost = costs[i].show();
+            if repeat > 1 && !costs[i].nothing {
+                let _ = write!(cost, " for {} runs", r.runs.len());
+            }
             if cheapest == Some(i) {
                 cost.push_str(" (cheapest)");
             }
@@ -165,23 +200,6 @@ fn best<T: Ord + Copy>(values: &[Option<T>]) -> Option<usize> {
 
 fn total_time(routed: &Routed<'_>) -> Duration {
     routed.attempts.iter().map(|a| a.latency).sum()
-}
-
-fn mean_cost(result: Runs<'_>) -> Cost {
-    let costs: Vec<Option<Usd>> = result
-        .answered()
-        .filter_map(|run| run.routed.answer())
-        .map(|a| a.cost)
-        .collect();
-    if costs.is_empty() {
-        return Cost::None;
-    }
-    let Some(known) = costs.iter().copied().collect::<Option<Vec<Usd>>>() else {
-        return Cost::Unknown;
-    };
-    let sum: Usd = known.iter().sum();
-    let n = i64::try_from(known.len()).unwrap_or(i64::MAX);
-    Cost::Known(Usd::from_picos(sum.picos() / n))
 }
 
 /// `12 in / 40 out`, the mean over the answered runs.

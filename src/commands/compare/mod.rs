@@ -25,7 +25,6 @@ use super::{Context, params, read_prompt};
 use crate::cli::{CompareArgs, CompareFormat};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::money::Usd;
 use crate::output::progress::{LiveView, ModelProgress};
 use crate::output::{summary, table};
 use crate::pipeline::{
@@ -348,14 +347,8 @@ fn closing_line(results: &[ModelResult<'_>], wall: Duration) -> String {
     let attempts = results
         .iter()
         .flat_map(|r| r.runs.iter().flat_map(|run| run.routed.attempts.iter()));
-    let mut spent = Usd::ZERO;
-    let mut unknown = false;
-    for a in attempts.filter(|a| a.usage.is_some()) {
-        match a.cost {
-            Some(c) => spent = spent.saturating_add(c),
-            None => unknown = true,
-        }
-    }
+    let all = figures::spent(attempts);
+    let (spent, unknown) = (all.known, all.unknown);
     let models = if results.len() == 1 {
         "model"
     } else {

@@ -112,6 +112,7 @@ pub(super) fn json(members: &[Member], results: &[ModelResult<'_>]) -> Result<St
                 served_model: None,
                 usage: UsageJson::default(),
                 cost_usd: None,
+                estimated: false,
                 provider_cost_usd: None,
                 latency_ms: 0,
                 ttft_ms: None,

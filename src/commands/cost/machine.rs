@@ -33,6 +33,8 @@ struct RequestJson<'a> {
     input_tokens: Option<u64>,
     output_tokens: Option<u64>,
     cost_usd: Option<f64>,
+    /// Some attempt's tokens and cost are route's own count.
+    estimated: bool,
     latency_ms: u64,
     outcome: Outcome,
     error_kind: Option<ErrorKind>,
@@ -58,6 +60,7 @@ impl<'a> From<&'a RequestRow> for RequestJson<'a> {
             input_tokens: r.input_tokens,
             output_tokens: r.output_tokens,
             cost_usd: r.cost.map(Usd::to_dollars),
+            estimated: r.estimated,
             latency_ms: r.latency_ms,
             outcome: r.outcome,
             error_kind: r.error_kind,
@@ -152,6 +155,7 @@ pub(super) fn render_csv(data: &Data, by: Option<GroupBy>) -> String {
                 "attempts",
                 "fallbacks",
                 "tag",
+                "estimated",
             ]);
             for r in &data.requests {
                 line(&[
@@ -174,6 +178,7 @@ pub(super) fn render_csv(data: &Data, by: Option<GroupBy>) -> String {
                     &r.attempts.to_string(),
                     &r.fallbacks.to_string(),
                     r.tag.as_deref().unwrap_or(""),
+                    if r.estimated { "true" } else { "false" },
                 ]);
             }
         }

@@ -20,6 +20,16 @@ pub(super) fn cost_text(known: Usd, unknown: u64) -> String {
     }
 }
 
+/// A request's cost: `?` when unknown, `~$0.0012` when route counted the
+/// tokens of some attempt itself.
+fn request_cost_text(r: &RequestRow) -> String {
+    match r.cost {
+        None => "?".into(),
+        Some(c) if r.estimated => format!("~{c}"),
+        Some(c) => c.to_string(),
+    }
+}
+
 fn tokens_text(n: Option<u64>) -> String {
     n.map_or_else(|| "-".into(), |n| n.to_string())
 }
@@ -69,15 +79,20 @@ pub(super) fn render_table(data: &Data, by: Option<GroupBy>, ctx: &CostContext) 
                     Cell::new(&r.model),
                     right(tokens_text(r.input_tokens)),
                     right(tokens_text(r.output_tokens)),
-                    right(r.cost.map_or_else(|| "?".into(), |c| c.to_string())),
+                    right(request_cost_text(r)),
                     right(latency_text(r.latency_ms)),
                     Cell::new(outcome_text(r)),
                     right(r.fallbacks.to_string()),
                 ]);
             }
             keep_whole(&mut t, &[0, 4, 5, 6, 7, 9], &[1, 2, 3, 8]);
+            let legend = if data.requests.iter().any(|r| r.estimated) {
+                " · ~ estimated from route's own token count"
+            } else {
+                ""
+            };
             format!(
-                "total: {} {} · {}",
+                "total: {} {} · {}{legend}",
                 totals.requests,
                 plural(totals.requests, "request"),
                 cost_text(totals.cost, totals.unknown_cost_attempts)
