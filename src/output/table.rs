@@ -1,22 +1,31 @@
 //! comfy-table builders and cell helpers shared by the table-printing
-//! commands: box drawing on a terminal, plain ASCII when piped, always within
-//! the given width.
+//! commands: box drawing within the terminal's width on a terminal; plain
+//! ASCII, one record per line with whole cells, when piped (CONTRACT.md "The
+//! binary": only a terminal's width shapes a table, so `grep` and `awk` work).
 
 use comfy_table::{
     Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width, presets,
 };
 
-/// A table styled for where it is going.
+/// A table styled for where it is going: `width` shapes it on a terminal
+/// only; off one, no cell is wrapped or cut, whatever `COLUMNS` says.
 pub fn new(tty: bool, width: u16) -> Table {
     let mut t = Table::new();
     if tty {
         t.load_style(presets::UTF8_FULL_CONDENSED);
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+        t.set_width(width);
     } else {
         t.load_style(presets::ASCII_MARKDOWN);
+        t.set_content_arrangement(ContentArrangement::Disabled);
     }
-    t.set_content_arrangement(ContentArrangement::Dynamic);
-    t.set_width(width);
     t
+}
+
+/// A cell's text on one line, for a table that is not on a terminal: its
+/// line breaks written `\n`, so that one record stays one line.
+pub fn one_line(text: &str) -> String {
+    text.trim_end().replace("\r\n", "\n").replace('\n', "\\n")
 }
 
 /// A right-aligned cell, for numbers.
@@ -117,6 +126,26 @@ mod tests {
         assert_eq!(shorten("short", 5), "short");
         assert_eq!(shorten("héllo wörld", 6), "héllo…");
         assert_eq!(shorten("abc", 0), "…");
+    }
+
+    #[test]
+    fn a_piped_table_ignores_the_width_and_keeps_every_cell_whole() {
+        let long = "oai/gpt-4o-mini-2024-07-18 ".repeat(6);
+        for (tty, width) in [(false, 20), (false, 100), (true, 40)] {
+            let mut t = new(tty, width);
+            t.set_header(["model", "until"]);
+            t.add_row([long.trim_end(), "2026-11-30"]);
+            keep_whole(&mut t, &[1]);
+            at_least(&mut t, &[(0, 10)]);
+            let text = t.to_string();
+            if tty {
+                assert!(text.lines().all(|l| l.chars().count() <= 40), "{text}");
+            } else {
+                assert_eq!(text.lines().count(), 3, "{text}");
+                assert!(text.contains(long.trim_end()), "{text}");
+            }
+        }
+        assert_eq!(one_line("a\nb\r\nc\n"), "a\\nb\\nc");
     }
 
     #[test]

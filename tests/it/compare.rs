@@ -465,7 +465,7 @@ fn long_answers_are_trimmed_in_the_table_and_whole_in_markdown() {
         vec![Reply::Answer(long), Reply::text("Short.")],
         "gpt-4o-mini",
     );
-    let run = env.run(&["compare", "-m", "a", "-m", "b", "hi"]);
+    let run = env.run_tty(&["compare", "-m", "a", "-m", "b", "hi"]);
     run.expect_code(0);
     assert!(
         run.stdout.contains("trimmed, see --format json|markdown"),
@@ -474,6 +474,13 @@ fn long_answers_are_trimmed_in_the_table_and_whole_in_markdown() {
     );
     assert!(run.stdout.lines().count() < 40, "{}", run.stdout);
     assert!(run.stdout.lines().all(|l| l.chars().count() <= 100));
+
+    // Off a terminal the answer is whole, on the answer's one line.
+    let run = env.run(&["compare", "-m", "a", "-m", "b", "hi"]);
+    run.expect_code(0);
+    let answer = run.stdout.lines().find(|l| l.contains("| answer")).unwrap();
+    assert_eq!(answer.matches("dull model").count(), 60, "{}", run.stdout);
+    assert!(!run.stdout.contains("trimmed"), "{}", run.stdout);
 
     let run = env.run(&[
         "compare", "-m", "a", "-m", "b", "--format", "markdown", "hi",
@@ -502,7 +509,7 @@ fn a_narrow_terminal_gets_one_block_per_model() {
         ],
         "gpt-4o-mini",
     );
-    let run = env.run(&["compare", "-m", "a", "-m", "b", "-m", "c", "hi"]);
+    let run = env.run_tty(&["compare", "-m", "a", "-m", "b", "-m", "c", "hi"]);
     run.expect_code(0);
     let out = &run.stdout;
     let a = out.find("a (a/gpt-4o-mini)").expect(out);

@@ -12,6 +12,7 @@ mod docs;
 mod generated;
 mod init;
 mod models;
+mod output;
 mod processes;
 mod providers;
 mod reliability;

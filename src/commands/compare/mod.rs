@@ -237,7 +237,8 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         CompareFormat::Table => {
             let views: Vec<Runs<'_>> = results.iter().map(ModelResult::view).collect();
             let figures = figures_of(&views, args.repeat);
-            if width / u16::try_from(members.len()).unwrap_or(u16::MAX) < MIN_COLUMN {
+            let narrow = width / u16::try_from(members.len()).unwrap_or(u16::MAX) < MIN_COLUMN;
+            if printer.stdout_tty && narrow {
                 blocks(&members, &figures, width)
             } else {
                 side_by_side(&members, &figures, printer.stdout_tty, width)

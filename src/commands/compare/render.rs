@@ -34,7 +34,8 @@ fn figure_cells(f: &Figures) -> [&str; 5] {
     [&f.status, &f.ttft, &f.total, &f.tokens, &f.cost]
 }
 
-/// One column per model.
+/// One column per model. On a terminal the columns share `width` and long
+/// answers are trimmed; off one, every cell is whole and on one line.
 pub(super) fn side_by_side(
     members: &[Member],
     figures: &[Figures],
@@ -51,31 +52,46 @@ pub(super) fn side_by_side(
     let mut header = vec![String::new()];
     header.extend(members.iter().map(|m| {
         let full = format!("{}/{}", m.target.provider.name, m.target.model);
-        if m.target.label == full {
-            full
-        } else {
+        if tty && m.target.label != full {
             format!("{}\n{full}", m.target.label)
+        } else {
+            m.title()
         }
     }));
     t.set_header(header);
     let mut answers = vec!["answer".to_owned()];
-    answers.extend(figures.iter().map(|f| answer_lines(f, content).join("\n")));
+    answers.extend(figures.iter().map(|f| {
+        if tty {
+            answer_lines(f, content).join("\n")
+        } else {
+            table::one_line(&whole_answer(f))
+        }
+    }));
     t.add_row(answers);
     for (row, name) in ROWS.iter().enumerate() {
         let mut cells = vec![(*name).to_owned()];
         cells.extend(figures.iter().map(|f| figure_cells(f)[row].to_owned()));
         t.add_row(cells);
     }
-    let mut constraints = vec![comfy_table::ColumnConstraint::Absolute(
-        comfy_table::Width::Fixed(label_column),
-    )];
-    constraints.extend(
-        (0..n).map(|_| {
+    if tty {
+        let mut constraints = vec![comfy_table::ColumnConstraint::Absolute(
+            comfy_table::Width::Fixed(label_column),
+        )];
+        constraints.extend((0..n).map(|_| {
             comfy_table::ColumnConstraint::UpperBoundary(comfy_table::Width::Fixed(column))
-        }),
-    );
-    t.set_constraints(constraints);
+        }));
+        t.set_constraints(constraints);
+    }
     format!("{t}\n")
+}
+
+/// The answer untrimmed, or what stands for a missing or empty one.
+fn whole_answer(figures: &Figures) -> String {
+    match figures.answer.as_deref().map(str::trim_end) {
+        None => "(no answer)".to_owned(),
+        Some("") => "(empty answer)".to_owned(),
+        Some(text) => text.to_owned(),
+    }
 }
 
 /// One block per model, for terminals too narrow for columns.

@@ -44,7 +44,7 @@ pub struct CostContext {
     /// The profile's caps, shown as spent / cap.
     pub budget: Budget,
     pub printer: Printer,
-    /// Table width in columns (`u16::MAX`: never wrap).
+    /// The terminal's width in columns (only a table on a terminal uses it).
     pub width: u16,
 }
 
@@ -66,18 +66,11 @@ impl CostContext {
                 Budget::default()
             }
         };
-        // Piped without COLUMNS, nobody reads the table at a width: wrapping
-        // cells would only break `grep` and `cut`.
-        let sized = ctx.printer.stdout_tty || (ctx.env)(crate::env::COLUMNS).is_some();
         Ok(CostContext {
             data_dir: ctx.data_dir(),
             budget,
             printer: ctx.printer,
-            width: if sized {
-                ctx.printer.width(ctx.env)
-            } else {
-                u16::MAX
-            },
+            width: ctx.printer.width(ctx.env),
         })
     }
 }

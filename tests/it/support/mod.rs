@@ -159,6 +159,38 @@ pub(crate) fn openai_servers(
     env
 }
 
+impl TestEnv {
+    /// Runs `route ARGS` with stdout on a pseudo-terminal (`script(1)`), so
+    /// that a terminal's layout can be tested; stderr still goes to a file.
+    /// Line endings are the terminal's `\r\n`, given back as `\n`.
+    pub(crate) fn run_tty(&self, args: &[&str]) -> Run {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+        let err = self.dir.path().join("tty-stderr");
+        let mut line = quote(env!("CARGO_BIN_EXE_route"));
+        for a in args {
+            line.push(' ');
+            line.push_str(&quote(a));
+        }
+        let _ = write!(line, " 2>{} </dev/null", quote(&err.display().to_string()));
+        let mut cmd = assert_cmd::Command::new("script");
+        cmd.env_clear();
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd.args(["-qec", &line, "/dev/null"])
+            .current_dir(self.dir.path())
+            .timeout(Duration::from_secs(60));
+        let out = cmd.output().expect("run route under script(1)");
+        let stderr = std::fs::read_to_string(&err).unwrap_or_default();
+        assert!(!stderr.contains("panicked"), "route panicked:\n{stderr}");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
+            stderr,
+        }
+    }
+}
+
 /// A provider table for a mock of the given kind.
 pub(crate) fn provider(name: &str, kind: &str, server: &MockServer) -> String {
     let key = match kind {
