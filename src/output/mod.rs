@@ -129,7 +129,7 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// Holds `text` back; writes once more than [`PENDING_CAP`] is held.
+    /// Holds `text` back; writes once more than 64 KiB (`PENDING_CAP`) is held.
     pub fn push(&mut self, text: &str) -> io::Result<()> {
         self.pending.extend_from_slice(text.as_bytes());
         if self.pending.len() >= PENDING_CAP {

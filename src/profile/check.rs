@@ -4,7 +4,7 @@
 //! a check wants the whole list. Both take it from the one validating walk
 //! (`profile::walk`); the check adds what only it looks at: whether each key source
 //! gives a key, empty model ids, and advice about the models themselves
-//! ([`super::advice`]).
+//! ([`crate::catalog::advice`]).
 
 use std::path::Path;
 use std::time::SystemTime;
