@@ -18,7 +18,7 @@ use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
 use super::kind::{
     BaseUrlVar, Continues, EnvProvider, KindSpec, ProviderKind, Tokenizer, whole_prefix,
 };
-use super::types::{FinishReason, ParamNames, Role, StreamEvent, Usage};
+use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, ndjson};
 
 /// Extra parameters that are top-level request fields; every other extra
@@ -117,14 +117,7 @@ fn body(call: &Call<'_>) -> Vec<u8> {
     let messages: Vec<Value> = req
         .messages
         .iter()
-        .map(|m| {
-            let role = match m.role {
-                Role::System => "system",
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            };
-            json!({"role": role, "content": m.joined()})
-        })
+        .map(|m| json!({"role": m.role.as_str(), "content": m.joined()}))
         .collect();
 
     let mut options = Map::new();

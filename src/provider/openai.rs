@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
 use super::kind::{Continues, EnvProvider, KindSpec, ProviderKind, Tokenizer, whole_prefix};
-use super::types::{FinishReason, ParamNames, Role, StreamEvent, Usage};
+use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
 use super::{Adapter, Call, Continuation, HttpRequest, StreamDecoder, sse};
 
 /// The `openai` kind: OpenAI itself, and every OpenAI-compatible server.
@@ -106,14 +106,7 @@ pub(super) fn body(call: &Call<'_>, max_tokens_field: &'static str) -> Vec<u8> {
     let mut messages: Vec<Value> = req
         .messages
         .iter()
-        .map(|m| {
-            let role = match m.role {
-                Role::System => "system",
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            };
-            json!({"role": role, "content": m.joined()})
-        })
+        .map(|m| json!({"role": m.role.as_str(), "content": m.joined()}))
         .collect();
     // Mistral's and DeepSeek's form: the last assistant message is marked
     // as the beginning of the reply.

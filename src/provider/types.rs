@@ -76,6 +76,18 @@ pub enum Role {
     Assistant,
 }
 
+impl Role {
+    /// The role's name in the wire formats that share OpenAI's spelling
+    /// (Chat Completions, Ollama).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
 /// One message of the conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
