@@ -323,12 +323,16 @@ _route() {
             return 0
             ;;
         route__subcmd__models)
-            opts="-h -V --json --check --catalog --update-catalog --profile --help --version"
+            opts="-h -V --json --check --timeout --catalog --update-catalog --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --catalog)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

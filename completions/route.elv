@@ -80,6 +80,7 @@ set edit:completion:arg-completer[route] = {|@words|
             cand --version 'Print version'
         }
         &'route;models'= {
+            cand --timeout 'With --check: how long each model may take to answer (default 10s)'
             cand --catalog 'List the built-in price catalog, optionally filtered by a substring'
             cand --update-catalog 'Download a fresh price catalog into the data dir (default: LiteLLM''s list)'
             cand --profile 'The profile to use (default: <config dir>/route/profile.toml)'

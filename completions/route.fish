@@ -66,6 +66,7 @@ complete -c route -n "__fish_route_using_subcommand compare" -l profile -d 'The 
 complete -c route -n "__fish_route_using_subcommand compare" -l no-log -d 'Do not record these requests in the ledger'
 complete -c route -n "__fish_route_using_subcommand compare" -s h -l help -d 'Print help'
 complete -c route -n "__fish_route_using_subcommand compare" -s V -l version -d 'Print version'
+complete -c route -n "__fish_route_using_subcommand models" -l timeout -d 'With --check: how long each model may take to answer (default 10s)' -r
 complete -c route -n "__fish_route_using_subcommand models" -l catalog -d 'List the built-in price catalog, optionally filtered by a substring' -r
 complete -c route -n "__fish_route_using_subcommand models" -l update-catalog -d 'Download a fresh price catalog into the data dir (default: LiteLLM\'s list)' -r
 complete -c route -n "__fish_route_using_subcommand models" -l profile -d 'The profile to use (default: <config dir>/route/profile.toml)' -r -F

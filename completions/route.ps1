@@ -86,6 +86,7 @@ Register-ArgumentCompleter -Native -CommandName 'route' -ScriptBlock {
             break
         }
         'route;models' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'With --check: how long each model may take to answer (default 10s)')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'List the built-in price catalog, optionally filtered by a substring')
             [CompletionResult]::new('--update-catalog', '--update-catalog', [CompletionResultType]::ParameterName, 'Download a fresh price catalog into the data dir (default: LiteLLM''s list)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile to use (default: <config dir>/route/profile.toml)')

@@ -170,6 +170,9 @@ pub struct ModelsArgs {
     /// Send a minimal live request to every model and report reachability and latency
     #[arg(long, conflicts_with_all = ["catalog", "update_catalog"])]
     pub check: bool,
+    /// With --check: how long each model may take to answer (default 10s)
+    #[arg(long, value_name = "DURATION", requires = "check")]
+    pub timeout: Option<String>,
     /// List the built-in price catalog, optionally filtered by a substring
     #[arg(long, value_name = "FILTER", num_args = 0..=1, default_missing_value = "")]
     pub catalog: Option<String>,

@@ -2,6 +2,7 @@
 //! warnings, `--check` against live local servers, health from the ledger,
 //! `--catalog`, `--update-catalog`, and `ask`'s once-a-day retirement warning.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, SystemTime};
@@ -180,6 +181,110 @@ fn check_json_and_a_refused_connection() {
     assert!(find(&rows, "up")["latency_ms"].is_u64());
     assert_eq!(find(&rows, "gone")["ok"], false);
     assert_eq!(find(&rows, "gone")["error_kind"], "connect");
+}
+
+/// A profile of `names`, each an alias at the one mock (which need not answer).
+fn models_at(env: &mut TestEnv, server: &MockServer, names: &[&str]) {
+    env.env("MOCK_KEY", "sk-test-models");
+    let mut text = provider("mock", "openai", server);
+    for name in names {
+        let _ = writeln!(
+            text,
+            "[models.{name}]\nprovider = \"mock\"\nmodel = \"gpt-4o-mini-2024-07-18\""
+        );
+    }
+    env.profile(&text);
+}
+
+#[test]
+fn check_asks_every_model_at_once_each_bounded_by_timeout() {
+    // -- Setup: three models at an endpoint that never answers, with the profile's
+    // two-minute request_timeout.
+    let hang = MockServer::start(Script::always(Reply::Hang));
+    let mut env = TestEnv::new();
+    models_at(&mut env, &hang, &["one", "two", "three"]);
+    // -- Exec
+    let run = env.run(&["models", "--check", "--timeout", "1s"]);
+    // -- Check
+    run.expect_code(1);
+    for name in ["one", "two", "three"] {
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.contains(&format!("| {name} ")))
+            .unwrap_or_else(|| panic!("no line for {name}:\n{}", run.stdout));
+        assert!(line.contains("| timed out after 1s "), "{}", run.stdout);
+    }
+    // In profile (name) order.
+    let at = |name: &str| run.stdout.find(&format!("| {name} ")).unwrap();
+    assert!(
+        at("one") < at("three") && at("three") < at("two"),
+        "{}",
+        run.stdout
+    );
+    // All three were waiting on the mock at the same moment: sent at once, not in turn.
+    assert_eq!(hang.request_count(), 3);
+    assert_eq!(hang.most_in_flight(), 3);
+    // Off a terminal, no live lines.
+    assert!(!run.stderr.contains("waiting"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("3 of 3 models failed"),
+        "{}",
+        run.stderr
+    );
+
+    let run = env.run(&["models", "--check", "--timeout", "1s", "--json"]);
+    run.expect_code(1);
+    let rows = run.json().as_array().cloned().unwrap();
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        assert_eq!(row["ok"], false, "{row}");
+        assert_eq!(row["timed_out"], true, "{row}");
+        assert_eq!(row["error_kind"], "timeout", "{row}");
+        assert_eq!(row["message"], "timed out after 1s", "{row}");
+    }
+}
+
+#[test]
+fn check_timeout_must_be_a_duration() {
+    let server = MockServer::start(Script::default());
+    let mut env = TestEnv::new();
+    models_at(&mut env, &server, &["one"]);
+    for bad in ["soon", "10", "0s"] {
+        let run = env.run(&["models", "--check", "--timeout", bad]);
+        run.expect_code(2);
+        assert!(run.stderr.contains("--timeout"), "{bad}: {}", run.stderr);
+    }
+    let run = env.run(&["models", "--timeout", "1s"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("--check"), "{}", run.stderr);
+    assert_eq!(server.request_count(), 0);
+}
+
+#[test]
+fn check_draws_a_live_line_per_model_on_a_terminal() {
+    let good = MockServer::start(Script::always(Reply::text("OK")));
+    let hang = MockServer::start(Script::always(Reply::Hang));
+    let mut env = TestEnv::new();
+    env.env("GOOD_KEY", "k1").env("HANG_KEY", "k2");
+    env.profile(&format!(
+        "{}{}\
+         [models.fine]\nprovider = \"good\"\nmodel = \"gpt-4o-mini-2024-07-18\"\n\n\
+         [models.stuck]\nprovider = \"hang\"\nmodel = \"gpt-4o-mini-2024-07-18\"\n",
+        provider("good", "openai", &good),
+        provider("hang", "openai", &hang)
+    ));
+    let run = env.run_terminal(&["models", "--check", "--timeout", "1s"]);
+    run.expect_code(1);
+    let shown = &run.stdout;
+    assert!(shown.contains("stuck  waiting"), "{shown}");
+    assert!(shown.contains("fine   done in "), "{shown}");
+    assert!(shown.contains("stuck  failed: timeout"), "{shown}");
+    // The table follows the lines.
+    let table = shown.rfind("│ fine ").expect(shown);
+    assert!(shown.rfind("waiting").unwrap() < table, "{shown}");
+    assert!(shown[table..].contains("┆ ok "), "{shown}");
+    assert!(shown[table..].contains("┆ timed out after 1s "), "{shown}");
 }
 
 #[test]

@@ -144,6 +144,13 @@ impl MockServer {
         self.shared.connections.load(Ordering::Relaxed)
     }
 
+    /// The most requests that were being answered at the same time: read, and
+    /// not yet answered in full (a [`Reply::Hang`] counts until the client hangs up).
+    /// Shows whether a client sent requests at once or one after another.
+    pub fn most_in_flight(&self) -> usize {
+        self.shared.most_in_flight.load(Ordering::SeqCst)
+    }
+
     /// Replaces the script; the next request gets its first reply.
     pub fn set_script(&self, script: Script) {
         self.shared.set_script(script);

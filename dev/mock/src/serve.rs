@@ -16,6 +16,10 @@ pub(crate) struct Shared {
     script: Mutex<Cursor>,
     pub requests: Mutex<Vec<RecordedRequest>>,
     pub connections: AtomicUsize,
+    /// Requests read and not yet fully answered (a hang counts until the client hangs up).
+    in_flight: AtomicUsize,
+    /// The most requests that were in flight at once.
+    pub most_in_flight: AtomicUsize,
     next_id: AtomicU64,
 }
 
@@ -59,6 +63,8 @@ impl Shared {
             script: Mutex::new(Cursor::new(script)),
             requests: Mutex::new(Vec::new()),
             connections: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            most_in_flight: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
         }
     }
@@ -123,8 +129,13 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
                 return;
             }
         };
+        // Counted before it is recorded, so that a request seen is a request counted.
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.most_in_flight.fetch_max(now, Ordering::SeqCst);
         shared.record(&request);
-        match respond(&mut stream, &request, &shared).await {
+        let answered = respond(&mut stream, &request, &shared).await;
+        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        match answered {
             Ok(true) if request.keep_alive => {}
             _ => return,
         }

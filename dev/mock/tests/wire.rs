@@ -542,6 +542,41 @@ fn hang_never_answers_until_the_server_is_dropped() {
 }
 
 #[test]
+fn most_in_flight_tells_requests_at_once_from_one_after_another() {
+    let mock = MockServer::start(Script::new(vec![
+        Reply::text("one"),
+        Reply::text("two"),
+        Reply::Hang,
+    ]));
+    // One after another: each is answered in full before its connection closes.
+    for _ in 0..2 {
+        assert_eq!(
+            call(&mock, "/v1/chat/completions", &json!({"model": "m"})).status(),
+            200
+        );
+    }
+    assert_eq!(mock.most_in_flight(), 1);
+    // Two hangs held open at once.
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(("127.0.0.1", mock.port())).unwrap();
+        stream
+            .write_all(&request("/v1/chat/completions", &json!({"model": "m"})))
+            .unwrap();
+        streams.push(stream);
+    }
+    let waited = Instant::now();
+    while mock.request_count() < 4 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the hangs never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(mock.most_in_flight(), 2);
+}
+
+#[test]
 fn stall_sends_some_events_then_nothing() {
     let mock = MockServer::start(Script::always(Reply::HangAfter { chunks: 2 }));
     let mut stream = TcpStream::connect(("127.0.0.1", mock.port())).unwrap();

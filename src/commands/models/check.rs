@@ -1,5 +1,6 @@
 //! `route models --check`: a minimal live request to every model at once, through the
-//! pipeline, each recorded (command `check`) so that health follows.
+//! pipeline, each bounded by `--timeout` and shown on a live line on a terminal, each
+//! recorded (command `check`) so that health follows.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -9,11 +10,12 @@ use serde::Serialize;
 use super::{Entry, print_json};
 use crate::error::Error;
 use crate::exit::ExitStatus;
+use crate::output::progress::{LiveView, ModelProgress};
 use crate::output::{summary, table};
-use crate::pipeline::{Quiet, RecordAs, Sender, Session, new_request_id};
+use crate::pipeline::{RecordAs, Sender, Session, new_request_id, with_timeout};
 use crate::profile::Settings;
-use crate::provider::ErrorKind;
 use crate::provider::types::{ChatRequest, Params};
+use crate::provider::{ErrorKind, ProviderError, TimeoutKind};
 use crate::router::plan::Plan;
 
 use crate::output::table::{keep_whole, shorten};
@@ -22,6 +24,44 @@ use crate::output::table::{keep_whole, shorten};
 const CHECK_PROMPT: &str = "Reply with OK";
 /// The output allowance of `--check`.
 const CHECK_MAX_TOKENS: u64 = 16;
+/// How long each model may take when `--timeout` is not given.
+const DEFAULT_TIMEOUT: &str = "10s";
+
+/// `--timeout`: the bound of every model's check.
+pub(super) struct Bound<'a> {
+    arg: &'a str,
+    after: Duration,
+}
+
+impl Bound<'_> {
+    /// Reads `--timeout`; a bad value is a usage error that names the flag, given
+    /// before anything is sent.
+    pub(super) fn from_flag(arg: Option<&str>) -> Result<Bound<'_>, Error> {
+        let arg = arg.unwrap_or(DEFAULT_TIMEOUT);
+        // Read as ask's and compare's `--timeout` is, by the one function that applies it.
+        let after = with_timeout(Settings::default(), Some(arg))?.request_timeout;
+        Ok(Bound { arg, after })
+    }
+
+    /// The settings of one model's check: one try, every timeout at most the bound.
+    fn apply(&self, settings: Settings) -> Result<Settings, Error> {
+        let settings = with_timeout(settings, Some(self.arg))?;
+        // A check reports what happens, it does not work around it.
+        Ok(Settings {
+            retries: 0,
+            max_retry_wait: Duration::ZERO,
+            ..settings
+        })
+    }
+
+    /// Whether the error is the bound running out (a shorter `connect_timeout`
+    /// of the profile is reported as itself).
+    fn ran_out(&self, error: &ProviderError, settings: &Settings) -> bool {
+        error.kind == ErrorKind::Timeout
+            && (error.timeout != Some(TimeoutKind::Connect)
+                || settings.connect_timeout >= self.after)
+    }
+}
 
 #[derive(Debug, Serialize)]
 struct CheckJson {
@@ -30,16 +70,19 @@ struct CheckJson {
     model: String,
     ok: bool,
     error_kind: Option<ErrorKind>,
+    /// No answer within `--timeout`.
+    timed_out: bool,
     http_status: Option<u16>,
     message: Option<String>,
     latency_ms: u64,
 }
 
-/// A minimal request to every model at once, on one thread; each attempt is recorded
-/// (command `check`) so that health follows.
+/// A minimal request to every model at once, on one thread, each bounded by `bound`;
+/// each attempt is recorded (command `check`) so that health follows.
 pub(super) fn live_check(
     session: &Session<'_>,
     entries: &[Entry],
+    bound: &Bound<'_>,
     json: bool,
 ) -> Result<ExitStatus, Error> {
     let ctx = session.ctx;
@@ -59,24 +102,37 @@ pub(super) fn live_check(
         },
         false,
     );
-    let plans: Vec<(Plan, Settings)> = entries
+    let plans = entries
         .iter()
         .map(|e| {
             let plan = session.fixed_plan([&e.target], CHECK_MAX_TOKENS);
-            // One try: a check reports what happens, it does not work around it.
-            let settings = Settings {
-                retries: 0,
-                ..e.settings
-            };
-            (plan, settings)
+            Ok((plan, bound.apply(e.settings)?))
         })
+        .collect::<Result<Vec<(Plan, Settings)>, Error>>()?;
+
+    let live = LiveView::new(ctx.printer.stderr_tty);
+    let width = entries
+        .iter()
+        .map(|e| e.target.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let lines: Vec<ModelProgress> = entries
+        .iter()
+        .map(|e| live.add(&e.target.label, width, 1))
         .collect();
     let results = session.send(async |send: Sender<'_>| {
-        let runs = plans.iter().map(|(plan, settings)| async {
-            send.route(plan, &request, settings, &mut Quiet).await
-        });
+        let (send, request) = (&send, &request);
+        let runs = plans
+            .iter()
+            .zip(lines)
+            .map(|((plan, settings), mut line)| async move {
+                let routed = send.route(plan, request, settings, &mut line).await;
+                line.finish();
+                routed
+            });
         futures_util::future::join_all(runs).await
     })?;
+    live.clear();
 
     let mut recorder = session.recorder(true);
     let group = new_request_id();
@@ -98,17 +154,28 @@ pub(super) fn live_check(
     let lines: Vec<CheckJson> = entries
         .iter()
         .zip(&results)
-        .map(|(e, routed)| {
+        .zip(&plans)
+        .map(|((e, routed), (_, settings))| {
             let attempt = routed.attempts.last();
             let error = attempt.and_then(|a| a.error());
+            let timed_out = error.is_some_and(|err| bound.ran_out(err, settings));
+            let message = if timed_out {
+                Some(format!(
+                    "timed out after {}",
+                    crate::time::format_duration(bound.after)
+                ))
+            } else {
+                error.map(|err| err.message.clone())
+            };
             CheckJson {
                 name: e.target.label.clone(),
                 provider: e.target.provider.name.clone(),
                 model: e.target.model.clone(),
                 ok: routed.answer().is_some(),
-                error_kind: error.map(|e| e.kind),
-                http_status: error.and_then(|e| e.status),
-                message: error.map(|e| e.message.clone()),
+                error_kind: error.map(|err| err.kind),
+                timed_out,
+                http_status: error.and_then(|err| err.status),
+                message,
                 latency_ms: attempt.map_or(0, |a| crate::output::json::millis(a.latency)),
             }
         })
@@ -122,6 +189,8 @@ pub(super) fn live_check(
         for l in &lines {
             let result = if l.ok {
                 "ok".to_owned()
+            } else if l.timed_out {
+                l.message.clone().unwrap_or_default()
             } else {
                 let mut r = format!(
                     "error: {}",
@@ -152,4 +221,22 @@ pub(super) fn live_check(
         )));
     }
     Ok(ExitStatus::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bound_is_ten_seconds_unless_given() {
+        assert_eq!(
+            Bound::from_flag(None).unwrap().after,
+            Duration::from_secs(10)
+        );
+        let bound = Bound::from_flag(Some("1500ms")).unwrap();
+        let settings = bound.apply(Settings::default()).unwrap();
+        assert_eq!(settings.request_timeout, Duration::from_millis(1500));
+        assert_eq!(settings.connect_timeout, Duration::from_millis(1500));
+        assert_eq!(settings.retries, 0);
+    }
 }

@@ -37,13 +37,14 @@ pub fn models(args: &ModelsArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     if let Some(filter) = &args.catalog {
         return catalog::list_catalog(filter, args.json, ctx);
     }
+    let bound = check::Bound::from_flag(args.timeout.as_deref())?;
     let session = Session::with_profile(ctx, load_or_report(ctx)?);
     let catalog = session.catalog();
     let now = SystemTime::now();
     let entries = entries(&session.profile)?;
     report_problems(ctx, &session.profile, catalog, &entries, now);
     if args.check {
-        return check::live_check(&session, &entries, args.json);
+        return check::live_check(&session, &entries, &bound, args.json);
     }
     list::list(&session, &entries, args.json, now)
 }

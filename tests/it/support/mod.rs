@@ -164,6 +164,16 @@ impl TestEnv {
     /// that a terminal's layout can be tested; stderr still goes to a file.
     /// Line endings are the terminal's `\r\n`, given back as `\n`.
     pub(crate) fn run_tty(&self, args: &[&str]) -> Run {
+        self.under_script(args, true)
+    }
+
+    /// Runs `route ARGS` with stdout and stderr both on a pseudo-terminal, so
+    /// that live lines are drawn; `stdout` holds both, as the terminal showed them.
+    pub(crate) fn run_terminal(&self, args: &[&str]) -> Run {
+        self.under_script(args, false)
+    }
+
+    fn under_script(&self, args: &[&str], stderr_to_file: bool) -> Run {
         let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
         let err = self.dir.path().join("tty-stderr");
         let mut line = quote(env!("CARGO_BIN_EXE_route"));
@@ -171,21 +181,30 @@ impl TestEnv {
             line.push(' ');
             line.push_str(&quote(a));
         }
-        let _ = write!(line, " 2>{} </dev/null", quote(&err.display().to_string()));
+        if stderr_to_file {
+            let _ = write!(line, " 2>{}", quote(&err.display().to_string()));
+        }
+        line.push_str(" </dev/null");
         let mut cmd = assert_cmd::Command::new("script");
         cmd.env_clear();
         for (k, v) in &self.vars {
             cmd.env(k, v);
         }
+        if !stderr_to_file {
+            // Live lines are drawn only on a terminal that names its type.
+            cmd.env("TERM", "xterm");
+        }
         cmd.args(["-qec", &line, "/dev/null"])
             .current_dir(self.dir.path())
             .timeout(Duration::from_secs(60));
         let out = cmd.output().expect("run route under script(1)");
+        let stdout = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
         let stderr = std::fs::read_to_string(&err).unwrap_or_default();
-        assert!(!stderr.contains("panicked"), "route panicked:\n{stderr}");
+        let shown = if stderr_to_file { &stderr } else { &stdout };
+        assert!(!shown.contains("panicked"), "route panicked:\n{shown}");
         Run {
             code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
+            stdout,
             stderr,
         }
     }
