@@ -1,10 +1,18 @@
 //! Where a provider's key comes from, and its resolution. The key itself
 //! ([`ApiKey`]) is a provider-side type.
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 pub use crate::provider::ApiKey;
 use crate::provider::ProviderKind;
+
+/// How long an `api_key_cmd` may run; then it is stopped and the key is missing.
+pub const KEY_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most of a failing command's stderr that its error shows, in characters.
+const STDERR_SHOWN: usize = 300;
 
 /// Where a provider's key comes from. Resolved only when a request to that
 /// provider is about to be made, so a chain whose first model answers never
@@ -46,22 +54,127 @@ impl KeySource {
                 Some(_) => Err(format!("the environment variable {var} is empty")),
                 None => Err(format!("the environment variable {var} is not set")),
             },
-            KeySource::Command(cmd) => {
-                let output = shell(cmd)
-                    .output()
-                    .map_err(|e| format!("api_key_cmd `{cmd}` could not run: {e}"))?;
-                if !output.status.success() {
-                    return Err(format!("api_key_cmd `{cmd}` failed ({})", output.status));
-                }
-                let stdout = String::from_utf8(output.stdout).map_err(|_| {
-                    format!("api_key_cmd `{cmd}` printed something that is not UTF-8")
-                })?;
-                match stdout.lines().next().map(str::trim) {
-                    Some(key) if !key.is_empty() => Ok(Some(ApiKey::new(key.to_owned()))),
-                    _ => Err(format!("api_key_cmd `{cmd}` printed nothing")),
-                }
-            }
+            KeySource::Command(cmd) => key_from_command(cmd, KEY_COMMAND_TIMEOUT).map(Some),
         }
+    }
+}
+
+/// Runs an `api_key_cmd` for at most `timeout`; the key is the first line of its
+/// stdout. Errors name the command and show its stderr, never its stdout.
+fn key_from_command(cmd: &str, timeout: Duration) -> Result<ApiKey, String> {
+    let done = run_bounded(cmd, timeout)?;
+    if !done.status.success() {
+        let said = String::from_utf8_lossy(&done.stderr);
+        let said = said.trim();
+        let mut message = format!("api_key_cmd `{cmd}` failed ({})", done.status);
+        if !said.is_empty() {
+            message.push_str(": ");
+            message.push_str(&bounded(said, STDERR_SHOWN));
+        }
+        return Err(message);
+    }
+    let stdout = String::from_utf8(done.stdout)
+        .map_err(|_| format!("api_key_cmd `{cmd}` printed something that is not UTF-8"))?;
+    match stdout.lines().next().map(str::trim) {
+        Some(key) if !key.is_empty() => Ok(ApiKey::new(key.to_owned())),
+        _ => Err(format!("api_key_cmd `{cmd}` printed nothing")),
+    }
+}
+
+/// What a finished command gave.
+struct Finished {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+/// Runs `cmd` in the shell until it exits and closes its output, or until
+/// `timeout`, when it and everything it started are killed.
+fn run_bounded(cmd: &str, timeout: Duration) -> Result<Finished, String> {
+    let deadline = Instant::now() + timeout;
+    let mut command = shell(cmd);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    // Its own process group, so that what it started can be killed with it.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("api_key_cmd `{cmd}` could not run: {e}"))?;
+    // Read on threads, so that a full pipe never stops the command.
+    let (sender, received) = mpsc::channel::<(bool, Vec<u8>)>();
+    let pipes: [(bool, Option<Box<dyn Read + Send>>); 2] = [
+        (true, child.stdout.take().map(|p| Box::new(p) as _)),
+        (false, child.stderr.take().map(|p| Box::new(p) as _)),
+    ];
+    for (is_stdout, pipe) in pipes {
+        let sender = sender.clone();
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            let _ = sender.send((is_stdout, bytes));
+        });
+    }
+    drop(sender);
+    let (mut stdout, mut stderr, mut open) = (Vec::new(), Vec::new(), 2);
+    let mut status = None;
+    loop {
+        if status.is_none() {
+            status = child
+                .try_wait()
+                .map_err(|e| format!("api_key_cmd `{cmd}` could not be waited for: {e}"))?;
+        }
+        if let (Some(status), 0) = (status, open) {
+            return Ok(Finished {
+                status,
+                stdout,
+                stderr,
+            });
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            kill(&mut child);
+            return Err(format!(
+                "api_key_cmd `{cmd}` did not finish in {}; it was stopped",
+                crate::time::format_duration(timeout)
+            ));
+        }
+        let tick = left.min(Duration::from_millis(10));
+        if open == 0 {
+            // Output closed, the command still running.
+            std::thread::sleep(tick);
+            continue;
+        }
+        match received.recv_timeout(tick) {
+            Ok((true, bytes)) => (stdout, open) = (bytes, open - 1),
+            Ok((false, bytes)) => (stderr, open) = (bytes, open - 1),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => open = 0,
+        }
+    }
+}
+
+/// Kills the command and its process group, and reaps it.
+fn kill(child: &mut Child) {
+    #[cfg(unix)]
+    {
+        // The shell's own `kill`: the group's id is the command's pid.
+        let group = format!("kill -s KILL -- -{} 2>/dev/null", child.id());
+        let _ = Command::new("sh")
+            .args(["-c", &group])
+            .stdin(Stdio::null())
+            .status();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `text` cut to `limit` characters, marked when cut.
+fn bounded(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
     }
 }
 
@@ -82,12 +195,66 @@ fn shell(cmd: &str) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn never_prints_an_inline_key() {
         let key = ApiKey::new("sk-very-secret".into());
         let source = KeySource::Inline(key);
         assert!(!format!("{source:?}").contains("sk-very"));
+    }
+
+    #[test]
+    fn a_failing_command_shows_its_stderr_and_never_its_stdout() {
+        let err = key_from_command(
+            "printf 'sk-fake-%s\\n' key-0042; echo 'the vault is locked' >&2; exit 4",
+            KEY_COMMAND_TIMEOUT,
+        )
+        .unwrap_err();
+        assert!(err.contains("the vault is locked"), "{err}");
+        assert!(err.contains("failed"), "{err}");
+        // The command is named; what it printed on stdout is not shown.
+        assert!(!err.contains("sk-fake-key-0042"), "{err}");
+        // A long explanation is cut.
+        let err =
+            key_from_command("printf '%0500d' 0 >&2; exit 1", KEY_COMMAND_TIMEOUT).unwrap_err();
+        let shown = err.rsplit(": ").next().unwrap();
+        assert_eq!(shown.chars().count(), STDERR_SHOWN + 1, "{err}");
+        assert!(err.ends_with('…'), "{err}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_command_that_does_not_finish_is_killed_with_what_it_started() {
+        // -- Setup: the shell starts a sleep of its own and waits for it.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("sleep.pid");
+        let cmd = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
+        // -- Exec
+        let started = Instant::now();
+        let err = key_from_command(&cmd, Duration::from_millis(300)).unwrap_err();
+        // -- Check
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(err.contains(&format!("`{cmd}`")), "{err}");
+        assert!(err.contains("did not finish in 300ms"), "{err}");
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let stat = Path::new("/proc").join(pid.trim()).join("stat");
+        // Gone, or a zombie waiting for its new parent to reap it.
+        let waited = Instant::now();
+        while let Ok(line) = std::fs::read_to_string(&stat) {
+            if line
+                .rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+            {
+                break;
+            }
+            assert!(
+                waited.elapsed() < Duration::from_secs(5),
+                "still running: {line}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]

@@ -390,3 +390,54 @@ fn keys_stay_with_their_provider_across_same_host_redirects() {
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 }
+
+/// A profile whose one model takes its key from `cmd`, at `server`.
+fn key_command(env: &mut TestEnv, server: &MockServer, cmd: &str) {
+    env.profile(&format!(
+        "[providers.vault]\nkind = \"openai\"\nbase_url = \"{}/v1\"\napi_key_cmd = \"{cmd}\"\n\
+         [models.m]\nprovider = \"vault\"\nmodel = \"gpt-4o-mini\"\n",
+        server.url()
+    ));
+}
+
+#[test]
+fn a_failing_api_key_cmd_shows_its_stderr_never_its_stdout() {
+    let server = MockServer::start(Script::default());
+    let mut env = TestEnv::new();
+    // Its stdout is a key (spelled so that the command's text does not hold it).
+    let cmd = "echo sk-fake-leak-$((7000+788)); echo vault is sealed, run vault login >&2; exit 1";
+    key_command(&mut env, &server, cmd);
+    let run = env.run(&["ask", "-m", "m", "hi"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains(&format!("`{cmd}`")), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("vault is sealed, run vault login"),
+        "{}",
+        run.stderr
+    );
+    for out in [&run.stdout, &run.stderr] {
+        assert!(!out.contains("sk-fake-leak-7788"), "{out}");
+    }
+    assert_eq!(server.request_count(), 0);
+}
+
+#[test]
+fn an_api_key_cmd_that_hangs_is_stopped_after_10s_and_named() {
+    let server = MockServer::start(Script::default());
+    let mut env = TestEnv::new();
+    key_command(&mut env, &server, "sleep 60");
+    let started = std::time::Instant::now();
+    let run = env.run(&["ask", "-m", "m", "hi"]);
+    // Not before its 10 seconds, and not much after (the harness allows 60).
+    let took = started.elapsed();
+    assert!(took >= std::time::Duration::from_secs(10), "{took:?}");
+    assert!(took < std::time::Duration::from_secs(40), "{took:?}");
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("api_key_cmd `sleep 60` did not finish in 10s"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.request_count(), 0);
+}
