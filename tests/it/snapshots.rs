@@ -148,6 +148,15 @@ fn models() {
     check("models", &env, &env.run(&["models"]));
 }
 
+#[test]
+fn models_check() {
+    let a = MockServer::start(Script::default());
+    let b = MockServer::start(Script::always(Reply::Hang));
+    let env = setup("", &[&a, &b]);
+    let run = env.run(&["models", "--check", "--timeout", "1s"]);
+    check("models_check", &env, &run);
+}
+
 /// An environment with a ledger of three requests: one answered at once, one
 /// after a fallback, one failed.
 fn with_history() -> (TestEnv, [MockServer; 2]) {
