@@ -25,8 +25,10 @@ pub enum KeySource {
     Env(String),
     /// A shell command whose first line of output is the key.
     Command(String),
-    /// Written into a 0600 profile.
+    /// A key at hand: written into a 0600 profile, or given by a command already run.
     Inline(ApiKey),
+    /// A command already run that gave no key: why, as resolving would say it.
+    Failed(String),
 }
 
 impl KeySource {
@@ -55,6 +57,20 @@ impl KeySource {
                 None => Err(format!("the environment variable {var} is not set")),
             },
             KeySource::Command(cmd) => key_from_command(cmd, KEY_COMMAND_TIMEOUT).map(Some),
+            KeySource::Failed(message) => Err(message.clone()),
+        }
+    }
+
+    /// Runs an `api_key_cmd` now and keeps what it gave (the key, or why there is
+    /// none), so that resolving does not run it again; any other source is kept.
+    #[must_use]
+    pub fn run_command(self) -> KeySource {
+        match self {
+            KeySource::Command(cmd) => match key_from_command(&cmd, KEY_COMMAND_TIMEOUT) {
+                Ok(key) => KeySource::Inline(key),
+                Err(message) => KeySource::Failed(message),
+            },
+            other => other,
         }
     }
 }
@@ -255,6 +271,20 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    #[test]
+    fn a_command_run_ahead_keeps_its_key_or_its_error() {
+        let none = |_: &str| None;
+        let got = KeySource::Command("echo k-ahead".into()).run_command();
+        assert_eq!(got.resolve(&none).unwrap().unwrap().expose(), "k-ahead");
+        let failed = KeySource::Command("echo why >&2; exit 3".into()).run_command();
+        let err = failed.resolve(&none).unwrap_err();
+        assert!(
+            err.contains("`echo why >&2; exit 3` failed") && err.ends_with("why"),
+            "{err}"
+        );
+        assert_eq!(KeySource::None.run_command(), KeySource::None);
     }
 
     #[test]

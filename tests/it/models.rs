@@ -246,6 +246,48 @@ fn check_asks_every_model_at_once_each_bounded_by_timeout() {
 }
 
 #[test]
+fn check_runs_the_key_commands_at_once() {
+    // -- Setup: two providers whose api_key_cmd each waits for the other to start,
+    // so that run one after another the first would never finish.
+    let server = MockServer::start(Script::always(Reply::text("OK")));
+    let mut env = TestEnv::new();
+    let mark = |name: &str| env.path().join(name).display().to_string();
+    let cmd = |me: &str, other: &str| {
+        format!(
+            "echo ran >> {}.runs; touch {}; while [ ! -e {} ]; do sleep 0.05; done; echo k-{me}",
+            mark(me),
+            mark(me),
+            mark(other)
+        )
+    };
+    let (first, second) = (cmd("one", "two"), cmd("two", "one"));
+    let url = server.url();
+    env.profile(&format!(
+        "[providers.p1]\nkind = \"openai\"\nbase_url = \"{url}/v1\"\napi_key_cmd = \"{first}\"\n\
+         [providers.p2]\nkind = \"openai\"\nbase_url = \"{url}/v1\"\napi_key_cmd = \"{second}\"\n\
+         [models.one]\nprovider = \"p1\"\nmodel = \"gpt-4o-mini-2024-07-18\"\n\
+         [models.two]\nprovider = \"p2\"\nmodel = \"gpt-4o-mini-2024-07-18\"\n\
+         [models.again]\nprovider = \"p1\"\nmodel = \"gpt-4o-2024-08-06\"\n"
+    ));
+    // -- Exec
+    let run = env.run(&["models", "--check", "--timeout", "5s", "--json"]);
+    // -- Check
+    run.expect_code(0);
+    let rows = run.json().as_array().cloned().unwrap();
+    assert!(rows.iter().all(|r| r["ok"] == true), "{rows:#?}");
+    // Each provider's key went with its own requests, its command run once.
+    let mut keys: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").unwrap_or_default().to_owned())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["Bearer k-one", "Bearer k-one", "Bearer k-two"]);
+    let runs = std::fs::read_to_string(env.path().join("one.runs")).unwrap();
+    assert_eq!(runs, "ran\n");
+}
+
+#[test]
 fn check_timeout_must_be_a_duration() {
     let server = MockServer::start(Script::default());
     let mut env = TestEnv::new();

@@ -13,7 +13,8 @@ use crate::exit::ExitStatus;
 use crate::output::progress::{LiveView, ModelProgress};
 use crate::output::{summary, table};
 use crate::pipeline::{RecordAs, Sender, Session, new_request_id, with_timeout};
-use crate::profile::Settings;
+use crate::profile::secret::KeySource;
+use crate::profile::{Settings, Target};
 use crate::provider::types::{ChatRequest, Params};
 use crate::provider::{ErrorKind, ProviderError, TimeoutKind};
 use crate::router::plan::Plan;
@@ -102,14 +103,12 @@ pub(super) fn live_check(
         },
         false,
     );
-    let plans = entries
+    let settings = entries
         .iter()
-        .map(|e| {
-            let plan = session.fixed_plan([&e.target], CHECK_MAX_TOKENS);
-            Ok((plan, bound.apply(e.settings)?))
-        })
-        .collect::<Result<Vec<(Plan, Settings)>, Error>>()?;
+        .map(|e| bound.apply(e.settings))
+        .collect::<Result<Vec<Settings>, Error>>()?;
 
+    // The lines go up first: they are waiting while the keys are fetched.
     let live = LiveView::new(ctx.printer.stderr_tty);
     let width = entries
         .iter()
@@ -119,6 +118,11 @@ pub(super) fn live_check(
     let lines: Vec<ModelProgress> = entries
         .iter()
         .map(|e| live.add(&e.target.label, width, 1))
+        .collect();
+    let plans: Vec<(Plan, Settings)> = with_keys_at_hand(entries)
+        .iter()
+        .zip(settings)
+        .map(|(target, settings)| (session.fixed_plan([target], CHECK_MAX_TOKENS), settings))
         .collect();
     let results = session.send(async |send: Sender<'_>| {
         let (send, request) = (&send, &request);
@@ -221,6 +225,44 @@ pub(super) fn live_check(
         )));
     }
     Ok(ExitStatus::Success)
+}
+
+/// The entries' targets, each `api_key_cmd` among them run once, all at once, before
+/// anything is sent: a slow one then neither holds up the other models' requests
+/// (a command blocks the thread that sends them all) nor eats into their `--timeout`.
+fn with_keys_at_hand(entries: &[Entry]) -> Vec<Target> {
+    let mut commands: Vec<(&str, KeySource)> = Vec::new();
+    for e in entries {
+        let p = &e.target.provider;
+        if matches!(p.key, KeySource::Command(_)) && commands.iter().all(|(n, _)| *n != p.name) {
+            commands.push((&p.name, p.key.clone()));
+        }
+    }
+    let ran: Vec<(&str, KeySource)> = std::thread::scope(|scope| {
+        let running: Vec<_> = commands
+            .into_iter()
+            .map(|(name, source)| (name, scope.spawn(move || source.run_command())))
+            .collect();
+        running
+            .into_iter()
+            .map(|(name, run)| {
+                let source = run.join().unwrap_or_else(|_| {
+                    KeySource::Failed(format!("the api_key_cmd of `{name}` could not run"))
+                });
+                (name, source)
+            })
+            .collect()
+    });
+    entries
+        .iter()
+        .map(|e| {
+            let mut target = e.target.clone();
+            if let Some((_, source)) = ran.iter().find(|(n, _)| *n == target.provider.name) {
+                target.provider.key = source.clone();
+            }
+            target
+        })
+        .collect()
 }
 
 #[cfg(test)]
