@@ -161,6 +161,7 @@ pub struct CompareArgs {
   route models
   route models --json | jq '.[].alias'
   route models --check
+  route models --check --timeout 3s
   route models --catalog claude
   route models --update-catalog")]
 pub struct ModelsArgs {

@@ -63,6 +63,16 @@ impl LiveView {
         }
     }
 
+    /// Adds one line per label, padded to the longest so that the states line up.
+    pub fn lines<'l>(
+        &self,
+        labels: impl Iterator<Item = &'l str> + Clone,
+        runs: u32,
+    ) -> Vec<ModelProgress> {
+        let width = labels.clone().map(|l| l.chars().count()).max().unwrap_or(0);
+        labels.map(|label| self.add(label, width, runs)).collect()
+    }
+
     /// Runs `f` with the lines lifted, so that what it writes to stderr
     /// (a warning) shows above them instead of through them.
     pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {

@@ -6,6 +6,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::output::table::shorten;
 pub use crate::provider::ApiKey;
 use crate::provider::ProviderKind;
 
@@ -85,7 +86,8 @@ fn key_from_command(cmd: &str, timeout: Duration) -> Result<ApiKey, String> {
         let mut message = format!("api_key_cmd `{cmd}` failed ({})", done.status);
         if !said.is_empty() {
             message.push_str(": ");
-            message.push_str(&bounded(said, STDERR_SHOWN));
+            // The characters shown and the mark of the cut.
+            message.push_str(&shorten(said, STDERR_SHOWN + 1));
         }
         return Err(message);
     }
@@ -184,14 +186,6 @@ fn kill(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
-}
-
-/// `text` cut to `limit` characters, marked when cut.
-fn bounded(text: &str, limit: usize) -> String {
-    match text.char_indices().nth(limit) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
 }
 
 fn shell(cmd: &str) -> Command {

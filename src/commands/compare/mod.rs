@@ -182,15 +182,7 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     }
 
     let live = LiveView::new(printer.stderr_tty);
-    let label_width = members
-        .iter()
-        .map(|m| m.target.label.chars().count())
-        .max()
-        .unwrap_or(0);
-    let lines: Vec<ModelProgress> = members
-        .iter()
-        .map(|m| live.add(&m.target.label, label_width, args.repeat))
-        .collect();
+    let lines = live.lines(members.iter().map(|m| m.target.label.as_str()), args.repeat);
     let limit = args
         .concurrency
         .map_or(members.len(), |c| usize::try_from(c).unwrap_or(usize::MAX))

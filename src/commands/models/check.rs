@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{Entry, print_json};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::output::progress::{LiveView, ModelProgress};
+use crate::output::progress::LiveView;
 use crate::output::{summary, table};
 use crate::pipeline::{RecordAs, Sender, Session, new_request_id, with_timeout};
 use crate::profile::secret::KeySource;
@@ -110,15 +110,7 @@ pub(super) fn live_check(
 
     // The lines go up first: they are waiting while the keys are fetched.
     let live = LiveView::new(ctx.printer.stderr_tty);
-    let width = entries
-        .iter()
-        .map(|e| e.target.label.chars().count())
-        .max()
-        .unwrap_or(0);
-    let lines: Vec<ModelProgress> = entries
-        .iter()
-        .map(|e| live.add(&e.target.label, width, 1))
-        .collect();
+    let lines = live.lines(entries.iter().map(|e| e.target.label.as_str()), 1);
     let plans: Vec<(Plan, Settings)> = with_keys_at_hand(entries)
         .iter()
         .zip(settings)
