@@ -75,6 +75,13 @@ impl Error {
         }
     }
 
+    /// The same error, with a hint line.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
     /// Refused by a budget (exit 3).
     pub fn budget(message: impl Into<String>) -> Self {
         Error::new(Kind::Budget, message)

@@ -40,7 +40,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let mut recorder = session.recorder(!args.no_log && !args.dry_run);
     let now = SystemTime::now();
     let estimated = tokens::estimate_request(system.as_deref(), &prompt);
-    let plan = session.plan(&resolved, &recorder, &params, estimated, now);
+    let plan = session.plan(&resolved, &recorder, &params, estimated, now)?;
 
     if args.dry_run {
         printer.out(&dry_run(&plan, &resolved))?;
@@ -57,6 +57,11 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             "route: skipping {}: {skip}",
             p.candidate.target.label
         ));
+    }
+    for p in &plan.order {
+        if let Some(note) = p.lowered_note() {
+            printer.note(&format!("route: {}: {note}", p.candidate.target.label));
+        }
     }
 
     let request = ChatRequest::prompt(system.as_deref(), &prompt, params, !args.no_stream);
@@ -182,14 +187,20 @@ fn dry_run(plan: &Plan, resolved: &Resolved) -> String {
     let line = |p: &Planned| {
         let f = &p.candidate.facts;
         format!(
-            "{} ({}/{}), context {}, max output {}, worst case {}",
+            "{} ({}/{}), context {}, {}, worst case {}",
             p.candidate.target.label,
             p.candidate.target.provider.name,
             p.candidate.target.model,
             f.context_window
                 .map_or_else(|| "unknown".into(), |w| w.to_string()),
-            p.max_tokens
-                .map_or_else(|| "unknown".into(), |w| w.to_string()),
+            match p.lowered_note() {
+                Some(note) => note,
+                None => format!(
+                    "max output {}",
+                    p.max_tokens
+                        .map_or_else(|| "unknown".into(), |w| w.to_string())
+                ),
+            },
             p.worst_case
                 .map_or_else(|| "unknown (no price)".into(), |c| c.to_string()),
         )

@@ -44,6 +44,44 @@ impl LedgerError {
     }
 }
 
+impl LedgerError {
+    /// What the user can do about it: move a damaged file aside (route then
+    /// starts a new ledger), fix a folder's permissions, or run a newer route.
+    pub fn hint(&self) -> String {
+        let path = shell_word(&self.path.display().to_string());
+        let elsewhere = "or point ROUTE_DATA_DIR at another folder";
+        match &self.cause {
+            Cause::TooNew(_) => format!("upgrade route, {elsewhere}"),
+            Cause::Io(_) => format!("check that {path} can be created and written, {elsewhere}"),
+            Cause::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::PermissionDenied
+                        | rusqlite::ErrorCode::ReadOnly
+                ) =>
+            {
+                format!("check the permissions of {path} and its folder, {elsewhere}")
+            }
+            Cause::Sqlite(_) => format!(
+                "move the damaged file aside and route starts a new ledger: mv {path} {}",
+                shell_word(&format!("{}.broken", self.path.display()))
+            ),
+        }
+    }
+}
+
+/// `text` as one word for a POSIX shell: quoted when it holds anything but
+/// the characters that need none.
+fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 impl fmt::Display for LedgerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verb = match self.action {
@@ -80,5 +118,19 @@ impl std::error::Error for LedgerError {
             Cause::Sqlite(e) => Some(e),
             Cause::TooNew(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_in_hints_are_quoted_for_the_shell_only_when_they_need_it() {
+        assert_eq!(
+            shell_word("/home/a/.local/share/route/ledger.db"),
+            "/home/a/.local/share/route/ledger.db"
+        );
+        assert_eq!(shell_word("/home/a b/it's.db"), "'/home/a b/it'\\''s.db'");
     }
 }

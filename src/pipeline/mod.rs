@@ -127,7 +127,7 @@ impl<'c> Session<'c> {
         params: &Params,
         estimated: u64,
         now: SystemTime,
-    ) -> Plan {
+    ) -> Result<Plan, Error> {
         let keys: Vec<String> = resolved.targets.iter().map(Target::health_key).collect();
         let mut health = recorder.health(&keys, now);
         let candidates = resolved
@@ -141,23 +141,24 @@ impl<'c> Session<'c> {
             .collect();
         let budget = &self.profile.budget;
         let mut random = router::random_source();
-        plan::plan(PlanInput {
+        // Only the daily and monthly caps need what was spent; summing it is
+        // the dearest read of a large ledger, so it is skipped without them.
+        let spent = if budget.daily.is_some() || budget.monthly.is_some() {
+            recorder.spent(now)?
+        } else {
+            plan::Spent::default()
+        };
+        Ok(plan::plan(PlanInput {
             candidates,
             strategy: resolved.strategy,
             settings: &resolved.settings,
             estimated_input_tokens: estimated,
             max_tokens: params.max_tokens,
             budget,
-            // Only the daily and monthly caps need what was spent; summing it is
-            // the dearest read of a large ledger, so it is skipped without them.
-            spent: if budget.daily.is_some() || budget.monthly.is_some() {
-                recorder.spent(now)
-            } else {
-                plan::Spent::default()
-            },
+            spent,
             now,
             random: &mut random,
-        })
+        }))
     }
 
     /// A plan of every target in the given order, whatever health, strategy
@@ -179,6 +180,7 @@ impl<'c> Session<'c> {
                 max_tokens: Some(max_tokens),
                 asked_max_tokens: Some(max_tokens),
                 worst_case: None,
+                lowered: None,
             })
             .collect();
         Plan {
@@ -446,6 +448,7 @@ mod tests {
         let mut plan = session.fixed_plan(&session.resolve("c").unwrap().targets, 64);
         let budget = Skip::Budget {
             cap: "daily",
+            limit: Usd::dollars(1),
             worst: Usd::dollars(1),
             left: Usd::ZERO,
         };

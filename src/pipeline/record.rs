@@ -6,17 +6,27 @@ use std::collections::HashMap;
 use std::time::SystemTime;
 
 use super::Context;
-use crate::ledger::{Ledger, Row};
+use crate::error::Error;
+use crate::ledger::{Ledger, LedgerError, Row};
 use crate::money::Usd;
 use crate::output::Printer;
 use crate::router::Attempt;
 use crate::router::plan::{Health, Spent};
 
-/// The ledger as a command uses it: any failure is a warning, never an error.
+/// The ledger as a command uses it: any failure is a warning, never an error,
+/// except where a budget needs what the ledger knows ([`Recorder::spent`]).
 pub struct Recorder {
     ledger: Option<Ledger>,
     printer: Printer,
     write: bool,
+    /// Why there is no ledger to read, when there should be one.
+    unreadable: Option<Unreadable>,
+}
+
+/// Why the ledger could not be opened.
+enum Unreadable {
+    NoDataDir,
+    Broken(LedgerError),
 }
 
 impl Recorder {
@@ -34,6 +44,7 @@ impl Recorder {
                 ledger: None,
                 printer,
                 write: false,
+                unreadable: Some(Unreadable::NoDataDir),
             };
         };
         let opened = if write {
@@ -46,6 +57,7 @@ impl Recorder {
                 ledger,
                 printer,
                 write,
+                unreadable: None,
             },
             Err(e) => {
                 printer.warn(&format!("{e}; this request is not recorded"));
@@ -53,6 +65,7 @@ impl Recorder {
                     ledger: None,
                     printer,
                     write: false,
+                    unreadable: Some(Unreadable::Broken(e)),
                 }
             }
         }
@@ -70,16 +83,28 @@ impl Recorder {
         })
     }
 
-    /// Money spent today and this month.
-    pub fn spent(&self, now: SystemTime) -> Spent {
-        let Some(ledger) = &self.ledger else {
-            return Spent::default();
+    /// Money spent today and this month, for the daily and monthly caps.
+    /// Without a readable ledger the caps cannot be kept, and the request is
+    /// refused (exit 3) with how to repair it: a cap must never silently lapse.
+    pub fn spent(&self, now: SystemTime) -> Result<Spent, Error> {
+        let refuse = |why: String, hint: String| {
+            Error::budget(format!(
+                "the daily and monthly budgets cannot be checked: {why}"
+            ))
+            .with_hint(hint)
         };
-        ledger.spent(now).unwrap_or_else(|e| {
-            self.printer
-                .warn(&format!("cannot read spending from the ledger: {e}"));
-            Spent::default()
-        })
+        match (&self.ledger, &self.unreadable) {
+            (Some(ledger), _) => ledger
+                .spent(now)
+                .map_err(|e| refuse(e.to_string(), e.hint())),
+            (None, Some(Unreadable::Broken(e))) => Err(refuse(e.to_string(), e.hint())),
+            (None, Some(Unreadable::NoDataDir)) => Err(refuse(
+                "no data folder could be found".into(),
+                "set ROUTE_DATA_DIR to a folder route can write".into(),
+            )),
+            // No ledger yet: nothing spent.
+            (None, None) => Ok(Spent::default()),
+        }
     }
 
     /// Records rows; a failure is a warning.

@@ -445,7 +445,9 @@ async fn attempt_once<'p>(
     let mut trim_start = continues.is_some_and(|(written, _)| {
         target.provider.kind.prefix_sent(written).len() < written.len()
     });
-    request.params.max_tokens = request.params.max_tokens.or(planned.max_tokens);
+    // The plan's allowance wins over the profile's: it may have been lowered
+    // to fit a budget (an explicit `--max-tokens` never is, and is the plan's).
+    request.params.max_tokens = planned.max_tokens.or(request.params.max_tokens);
     let adapter = target.provider.kind.adapter();
     let p = &target.provider;
     let endpoint = Endpoint {
@@ -700,6 +702,7 @@ mod tests {
             max_tokens: None,
             asked_max_tokens: None,
             worst_case: None,
+            lowered: None,
         }
     }
 

@@ -108,6 +108,8 @@ pub enum Skip {
     },
     Budget {
         cap: &'static str,
+        /// The cap's amount.
+        limit: Usd,
         worst: Usd,
         left: Usd,
     },
@@ -125,27 +127,67 @@ impl std::fmt::Display for Skip {
             Skip::ContextWindow { window, needed } => {
                 write!(f, "context window {window} tokens < {needed} needed")
             }
-            Skip::Budget { cap, worst, left } => {
-                write!(
-                    f,
-                    "worst case {worst} exceeds the {cap} budget ({left} left)"
-                )
+            Skip::Budget {
+                cap,
+                limit,
+                worst,
+                left,
+            } => {
+                write!(f, "worst case {worst} exceeds the {cap} budget of {limit}")?;
+                if left < limit {
+                    write!(f, " ({left} left)")?;
+                }
+                Ok(())
             }
         }
     }
+}
+
+/// The output allowance assumed for a model whose largest output is unknown
+/// (an Azure deployment the catalog does not name): with a budget set, it is
+/// also sent as `max_tokens`, so that the worst case really bounds the cost.
+pub const UNKNOWN_MAX_OUTPUT: u64 = 4096;
+
+/// `max_tokens` lowered to fit a budget, instead of refusing the request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lowered {
+    /// The allowance before: the profile's `max_tokens`, else the model's
+    /// largest output.
+    pub from: u64,
+    /// The cap it was lowered to fit, and what was left of it.
+    pub cap: &'static str,
+    pub left: Usd,
 }
 
 /// A model in the plan, with what the request may cost there.
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub candidate: Candidate,
-    /// `max_tokens` to send: the user's, else the model's max output.
+    /// `max_tokens` to send: the user's, else the model's max output
+    /// (lowered to fit a budget when the user gave none).
     pub max_tokens: Option<u64>,
     /// `max_tokens` as the user or the profile gave it: what the context
     /// window must hold besides the prompt.
     pub asked_max_tokens: Option<u64>,
     /// Input at the estimate plus the whole output allowance, when priced.
     pub worst_case: Option<Usd>,
+    /// Set when `max_tokens` was lowered to fit a budget.
+    pub lowered: Option<Lowered>,
+}
+
+impl Planned {
+    /// `max_tokens lowered from 64000 to 6250 to fit the per-request budget
+    /// ($0.10 left)`, when it was.
+    pub fn lowered_note(&self) -> Option<String> {
+        let l = self.lowered.as_ref()?;
+        Some(format!(
+            "max_tokens lowered from {} to {} to fit the {} budget ({} left)",
+            l.from,
+            self.max_tokens.unwrap_or(0),
+            l.cap,
+            l.left
+        ))
+    }
 }
 
 /// The order of attempts and what was left out.
@@ -187,21 +229,26 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         random,
     } = input;
 
+    let capped = budget.is_set();
     let mut planned: Vec<Planned> = candidates
         .into_iter()
         .map(|c| {
             let asked = max_tokens.or(c.target.overrides.params.max_tokens);
-            let max = asked.or(c.facts.max_output_tokens);
-            let worst = c.facts.cost(&Usage {
-                input_tokens: estimated_input_tokens,
-                output_tokens: max.unwrap_or(4096),
-                ..Usage::default()
-            });
+            let mut max = asked.or(c.facts.max_output_tokens);
+            if max.is_none() && capped {
+                max = Some(UNKNOWN_MAX_OUTPUT);
+            }
+            let worst = worst_case(
+                &c.facts,
+                estimated_input_tokens,
+                max.unwrap_or(UNKNOWN_MAX_OUTPUT),
+            );
             Planned {
                 candidate: c,
                 max_tokens: max,
                 asked_max_tokens: asked,
                 worst_case: worst,
+                lowered: None,
             }
         })
         .collect();
@@ -210,8 +257,9 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     let mut order = Vec::new();
     let mut skipped = Vec::new();
     let mut resting = Vec::new();
-    for p in planned {
-        if let Some(skip) = hard_skip(&p, estimated_input_tokens, budget, spent) {
+    let lowerable = max_tokens.is_none();
+    for mut p in planned {
+        if let Some(skip) = hard_skip(&mut p, estimated_input_tokens, budget, spent, lowerable) {
             skipped.push((p, skip));
         } else if let Some(skip) = soft_skip(&p.candidate.health, settings, now) {
             resting.push((p, skip));
@@ -258,7 +306,25 @@ fn order(planned: &mut [Planned], strategy: Strategy, random: &mut dyn FnMut() -
     }
 }
 
-fn hard_skip(p: &Planned, input: u64, budget: &Budget, spent: Spent) -> Option<Skip> {
+/// The cost of the input at the estimate plus `output` tokens, when priced.
+fn worst_case(facts: &ModelFacts, input: u64, output: u64) -> Option<Usd> {
+    facts.cost(&Usage {
+        input_tokens: input,
+        output_tokens: output,
+        ..Usage::default()
+    })
+}
+
+/// Why the model cannot take the request at all, if it cannot. When only the
+/// output allowance breaks a budget and `lowerable`, the allowance is lowered
+/// to what the tightest cap leaves room for instead.
+fn hard_skip(
+    p: &mut Planned,
+    input: u64,
+    budget: &Budget,
+    spent: Spent,
+    lowerable: bool,
+) -> Option<Skip> {
     if let Some(window) = p.candidate.facts.context_window {
         let needed = input + p.asked_max_tokens.unwrap_or(0);
         if needed > window {
@@ -271,19 +337,42 @@ fn hard_skip(p: &Planned, input: u64, budget: &Budget, spent: Spent) -> Option<S
         ("daily", budget.daily, spent.today),
         ("monthly", budget.monthly, spent.this_month),
     ];
-    for (name, cap, used) in caps {
-        let Some(cap) = cap else {
-            continue;
-        };
-        let left = cap.saturating_sub(used);
-        if worst > left {
-            return Some(Skip::Budget {
-                cap: name,
-                worst,
-                left,
-            });
+    // The cap with the least left is the one that binds.
+    let (cap, limit, left) = caps
+        .into_iter()
+        .filter_map(|(name, cap, used)| Some((name, cap?, cap?.saturating_sub(used))))
+        .min_by_key(|(_, _, left)| *left)?;
+    if worst <= left {
+        return None;
+    }
+    let refused = Some(Skip::Budget {
+        cap,
+        limit,
+        worst,
+        left,
+    });
+    let from = p.max_tokens.unwrap_or(UNKNOWN_MAX_OUTPUT);
+    if !lowerable {
+        return refused;
+    }
+    let fits = |n: u64| worst_case(&p.candidate.facts, input, n).is_some_and(|c| c <= left);
+    // The cost grows with the output: the largest allowance that fits, by
+    // bisection (prices may be tiered, so no division).
+    let (mut lo, mut hi) = (0, from);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
         }
     }
+    if lo == 0 || !fits(lo) {
+        return refused;
+    }
+    p.max_tokens = Some(lo);
+    p.worst_case = worst_case(&p.candidate.facts, input, lo);
+    p.lowered = Some(Lowered { from, cap, left });
     None
 }
 
@@ -294,4 +383,159 @@ fn soft_skip(health: &Health, settings: &Settings, now: SystemTime) -> Option<Sk
     health
         .cooling_until(settings, now)
         .map(|until| Skip::Cooldown { until })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Price;
+
+    /// Model `a` at $2 / $10 per 1M tokens, with the given largest output and
+    /// profile `max_tokens`.
+    fn candidate(max_output: Option<u64>, profile_max: Option<u64>) -> Candidate {
+        let extra = profile_max.map_or(String::new(), |n| {
+            format!("params = {{ max_tokens = {n} }}\n")
+        });
+        let profile = crate::profile::load::parse(
+            std::path::Path::new("p.toml"),
+            &format!("[providers.o]\nkind = \"openai\"\n[models.a]\nprovider = \"o\"\nmodel = \"m\"\n{extra}"),
+            &|_| None,
+        )
+        .unwrap();
+        let target = crate::profile::reference::resolve(&profile, "a")
+            .unwrap()
+            .targets
+            .remove(0);
+        Candidate {
+            target,
+            facts: ModelFacts {
+                context_window: Some(200_000),
+                max_output_tokens: max_output,
+                pricing: Some(Pricing::flat(
+                    Price::per_million(2.0).unwrap(),
+                    Price::per_million(10.0).unwrap(),
+                )),
+                local: false,
+            },
+            health: Health::default(),
+        }
+    }
+
+    fn planned(c: Candidate, max_tokens: Option<u64>, budget: &Budget, spent: Spent) -> Plan {
+        plan(PlanInput {
+            candidates: vec![c],
+            strategy: Strategy::Fallback,
+            settings: &Settings::default(),
+            estimated_input_tokens: 1000,
+            max_tokens,
+            budget,
+            spent,
+            now: SystemTime::UNIX_EPOCH,
+            random: &mut || 0.0,
+        })
+    }
+
+    fn per_request(usd: f64) -> Budget {
+        Budget {
+            per_request: Usd::from_dollars(usd),
+            ..Budget::default()
+        }
+    }
+
+    #[test]
+    fn the_output_allowance_is_lowered_to_fit_the_cap() {
+        // 1000 in = $0.002; 64k out = $0.64. $0.012 leaves room for 1000 out.
+        let plan = planned(
+            candidate(Some(64_000), None),
+            None,
+            &per_request(0.012),
+            Spent::default(),
+        );
+        let p = &plan.order[0];
+        assert_eq!(p.max_tokens, Some(1000));
+        assert_eq!(p.worst_case, Usd::from_dollars(0.012));
+        assert_eq!(
+            p.lowered,
+            Some(Lowered {
+                from: 64_000,
+                cap: "per-request",
+                left: Usd::from_dollars(0.012).unwrap(),
+            })
+        );
+    }
+
+    #[test]
+    fn the_profile_max_tokens_may_be_lowered_and_the_tightest_cap_binds() {
+        let budget = Budget {
+            per_request: Usd::from_dollars(1.0),
+            daily: Usd::from_dollars(0.5),
+            monthly: None,
+        };
+        let spent = Spent {
+            today: Usd::from_dollars(0.488).unwrap(),
+            this_month: Usd::ZERO,
+        };
+        let plan = planned(candidate(Some(64_000), Some(8000)), None, &budget, spent);
+        let p = &plan.order[0];
+        assert_eq!(p.max_tokens, Some(1000));
+        let lowered = p.lowered.as_ref().unwrap();
+        assert_eq!((lowered.from, lowered.cap), (8000, "daily"));
+    }
+
+    #[test]
+    fn an_explicit_max_tokens_is_never_lowered() {
+        let plan = planned(
+            candidate(Some(64_000), None),
+            Some(2000),
+            &per_request(0.012),
+            Spent::default(),
+        );
+        assert!(plan.order.is_empty());
+        let (p, skip) = &plan.skipped[0];
+        assert_eq!(p.max_tokens, Some(2000));
+        assert_eq!(
+            skip.to_string(),
+            "worst case $0.022 exceeds the per-request budget of $0.012"
+        );
+    }
+
+    #[test]
+    fn when_even_the_input_breaks_the_cap_it_is_refused_naming_what_is_left() {
+        let budget = Budget {
+            daily: Usd::from_dollars(1.0),
+            ..Budget::default()
+        };
+        let spent = Spent {
+            today: Usd::from_dollars(0.999).unwrap(),
+            this_month: Usd::ZERO,
+        };
+        let plan = planned(candidate(Some(64_000), None), None, &budget, spent);
+        let (_, skip) = &plan.skipped[0];
+        assert_eq!(
+            skip.to_string(),
+            "worst case $0.642 exceeds the daily budget of $1.00 ($0.001 left)"
+        );
+    }
+
+    #[test]
+    fn an_unknown_largest_output_is_bounded_when_a_budget_is_set() {
+        let plan = planned(
+            candidate(None, None),
+            None,
+            &per_request(1.0),
+            Spent::default(),
+        );
+        let p = &plan.order[0];
+        assert_eq!(p.max_tokens, Some(UNKNOWN_MAX_OUTPUT));
+        // 1000 × $2/1M + 4096 × $10/1M: more than the input alone.
+        assert_eq!(p.worst_case, Usd::from_dollars(0.042_96));
+        // Without a budget nothing is imposed on the provider.
+        let free = planned(
+            candidate(None, None),
+            None,
+            &Budget::default(),
+            Spent::default(),
+        );
+        assert_eq!(free.order[0].max_tokens, None);
+    }
 }

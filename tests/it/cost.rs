@@ -352,3 +352,122 @@ fn a_complete_answer_keeps_its_reported_usage_unmarked() {
     assert_eq!(rows[0].2, Some(5));
     assert!(!rows[0].4, "{rows:?}");
 }
+
+/// The `max_tokens` the mock received in its only request.
+fn sent_max_tokens(server: &MockServer) -> Option<u64> {
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "one request expected");
+    requests[0].json()["max_tokens"].as_u64()
+}
+
+#[test]
+fn the_output_allowance_is_lowered_to_fit_a_per_request_cap() {
+    let server = MockServer::start(Script::always(Reply::Answer(Answer::new("short"))));
+    // `priced` may write 64k tokens at $10/1M: a $0.64 worst case.
+    let env = setup(
+        &server,
+        "[budget]\nper_request = 0.01\n[models.big]\nprovider = \"mock\"\nmodel = \"custom\"\ninput_cost = 2.0\noutput_cost = 10.0\nmax_output_tokens = 64000\n",
+    );
+    let run = env.run(&["ask", "-m", "big", "hi"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "short\n");
+    let sent = sent_max_tokens(&server).expect("max_tokens is sent");
+    // What $0.01 leaves room for after the prompt's few tokens at $2/1M.
+    assert!((990..1000).contains(&sent), "max_tokens {sent}");
+    assert!(
+        run.stderr.contains(&format!(
+            "big: max_tokens lowered from 64000 to {sent} to fit the per-request budget ($0.01 left)"
+        )),
+        "{}",
+        run.stderr
+    );
+    // The dry run shows the same.
+    let dry = env.run(&["ask", "--dry-run", "-m", "big", "hi"]);
+    assert!(
+        dry.stdout
+            .contains(&format!("max_tokens lowered from 64000 to {sent}")),
+        "{}",
+        dry.stdout
+    );
+}
+
+#[test]
+fn an_explicit_max_tokens_is_never_lowered_and_the_refusal_says_why() {
+    let server = MockServer::start(Script::default());
+    let env = setup(&server, "[budget]\nper_request = 0.01");
+    let run = env.run(&["ask", "--max-tokens", "5000", "-m", "priced", "hi"]);
+    run.expect_code(3);
+    // 5000 × $10/1M + the prompt: the worst case, the cap and what is left.
+    assert!(
+        run.stderr.contains("worst case $0.05")
+            && run
+                .stderr
+                .contains("exceeds the per-request budget of $0.01"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.request_count(), 0);
+}
+
+#[test]
+fn an_unknown_largest_output_is_bounded_and_sent_under_a_budget() {
+    let server = MockServer::start(Script::always(Reply::Answer(Answer::new("ok"))));
+    let mut env = TestEnv::new();
+    env.env("AZ_KEY", "k");
+    // An Azure deployment the catalog does not know: no largest output.
+    env.profile(&format!(
+        "[budget]\nper_request = 1.0\n{}api_version = \"2024-10-21\"\n[models.dep]\nprovider = \"az\"\nmodel = \"prod-deployment\"\ninput_cost = 2.0\noutput_cost = 10.0\n",
+        provider("az", "azure", &server)
+    ));
+    let dry = env.run(&["ask", "--dry-run", "-m", "dep", "hi"]);
+    dry.expect_code(0);
+    // Not just the input's cost: 4096 tokens of output at $10/1M.
+    assert!(
+        dry.stdout.contains("max output 4096, worst case $0.0409"),
+        "{}",
+        dry.stdout
+    );
+    env.run(&["ask", "-m", "dep", "hi"]).expect_code(0);
+    assert_eq!(sent_max_tokens(&server), Some(4096));
+}
+
+/// A ledger file that is not a database.
+fn corrupt_ledger(env: &TestEnv) -> std::path::PathBuf {
+    let path = env.data_dir().join("ledger.db");
+    std::fs::create_dir_all(env.data_dir()).unwrap();
+    std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+    path
+}
+
+#[test]
+fn a_corrupt_ledger_with_a_daily_cap_refuses_and_says_how_to_repair() {
+    let server = MockServer::start(Script::always(Reply::Answer(Answer::new("ok"))));
+    let env = setup(&server, "[budget]\ndaily = 1.0");
+    let path = corrupt_ledger(&env);
+    let run = env.run(&["ask", "--max-tokens", "10", "-m", "priced", "hi"]);
+    run.expect_code(3);
+    let shown = path.display().to_string();
+    assert!(
+        run.stderr
+            .contains("daily and monthly budgets cannot be checked")
+            && run.stderr.contains(&format!("mv {shown} {shown}.broken")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.request_count(), 0, "nothing is sent");
+    // Following the hint makes it work again.
+    std::fs::rename(&path, format!("{shown}.broken")).unwrap();
+    env.run(&["ask", "--max-tokens", "10", "-m", "priced", "hi"])
+        .expect_code(0);
+}
+
+#[test]
+fn a_corrupt_ledger_without_caps_warns_and_answers() {
+    let server = MockServer::start(Script::always(Reply::Answer(Answer::new("still answered"))));
+    let env = setup(&server, "");
+    corrupt_ledger(&env);
+    let run = env.run(&["ask", "-m", "m", "hi"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "still answered\n");
+    assert!(run.stderr.contains("warning"), "{}", run.stderr);
+}

@@ -159,15 +159,15 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
                 strategy: Strategy::Fallback,
                 settings,
             };
-            let plan = session.plan(&alone, &recorder, &request.params, estimated, now);
-            Member {
+            let plan = session.plan(&alone, &recorder, &request.params, estimated, now)?;
+            Ok(Member {
                 target,
                 chain,
                 settings,
                 plan,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_, Error>>()?;
     if members.iter().all(|m| m.plan.order.is_empty()) {
         let all = Plan {
             order: Vec::new(),
@@ -179,6 +179,11 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             forced: false,
         };
         return Err(nothing_to_try(&all));
+    }
+    for p in members.iter().flat_map(|m| &m.plan.order) {
+        if let Some(note) = p.lowered_note() {
+            printer.note(&format!("route: {}: {note}", p.candidate.target.label));
+        }
     }
 
     let live = LiveView::new(printer.stderr_tty);
