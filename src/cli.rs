@@ -70,10 +70,10 @@ pub struct PromptArgs {
     #[arg(short, long, value_name = "SYSTEM")]
     pub system: Option<String>,
     /// Most tokens to generate
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = positive)]
     pub max_tokens: Option<u64>,
     /// Sampling temperature
-    #[arg(short = 't', long = "temperature", value_name = "TEMP")]
+    #[arg(short = 't', long = "temperature", value_name = "TEMP", allow_negative_numbers = true, value_parser = finite)]
     pub temperature: Option<f64>,
     /// A provider parameter, passed through (value parsed as JSON when it can be)
     #[arg(short = 'o', long = "option", value_name = "KEY=VALUE")]
@@ -233,7 +233,7 @@ pub struct CostArgs {
     #[arg(long, value_enum)]
     pub by: Option<CostBy>,
     /// Most rows to show (newest first)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = positive_usize)]
     pub limit: Option<usize>,
     /// Output format
     #[arg(long, value_enum, default_value_t = CostFormat::Table)]
@@ -258,7 +258,7 @@ pub struct EstimateArgs {
     #[arg(short, long = "model", value_name = "REF")]
     pub models: Vec<String>,
     /// The output allowance to price (default: each model's max output)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = positive)]
     pub max_tokens: Option<u64>,
 }
 
@@ -474,6 +474,29 @@ daily = 5.00                      # USD; also monthly and per_request"#,
 pub const SECTIONS: [HelpSection; 4] = [EXIT_STATUS, ENVIRONMENT, FILES, PROFILE];
 
 /// `route -h`'s ending: the examples, and where the rest is.
+/// A whole number of at least 1 (`--max-tokens`, `--limit`).
+fn positive(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "must be a positive whole number (1 or more), got `{s}`"
+        )),
+    }
+}
+
+fn positive_usize(s: &str) -> Result<usize, String> {
+    positive(s).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// A finite number (`-t`): `NaN` and `inf` parse as floats but mean nothing
+/// to a provider. Its range depends on the provider kind, checked later.
+fn finite(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(t) if t.is_finite() => Ok(t),
+        _ => Err(format!("must be a finite number, got `{s}`")),
+    }
+}
+
 fn main_short_help() -> String {
     format!(
         "{MAIN_EXAMPLES}\n`route --help` also lists the exit codes, environment variables and files."

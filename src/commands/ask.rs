@@ -32,7 +32,11 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let resolved = session.resolve(reference)?;
     let settings = with_timeout(resolved.settings, args.prompt.timeout.as_deref())?;
     let params = params(&args.prompt)?;
-    let prompt = read_prompt(&args.prompt.prompt)?;
+    super::check_temperature(&args.prompt, &params, &resolved.targets)?;
+    let prompt = read_prompt(
+        &args.prompt.prompt,
+        "route ask \"Explain TCP slow start\"  or  git diff | route ask \"review this\"",
+    )?;
     let system = args.prompt.system.clone();
 
     // The catalog before the ledger, so that their warnings keep their order.
@@ -106,7 +110,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             printer.out(&text)?;
         }
     }
-    if let Some(line) = summary::line(&routed) {
+    if let Some(line) = summary::line(&routed, &plan.skipped) {
         printer.summary(&line);
     }
     finish(&routed, session.cancelled())

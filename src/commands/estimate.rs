@@ -23,7 +23,10 @@ pub fn estimate(args: &EstimateArgs, ctx: &Context) -> Result<ExitStatus, Error>
     for r in refs {
         targets.extend(reference::resolve(&profile, r)?.targets);
     }
-    let prompt = read_prompt(&args.prompt)?;
+    let prompt = read_prompt(
+        &args.prompt,
+        "route cost estimate -m sonnet \"Explain TCP slow start\"  or  git diff | route cost estimate -m main",
+    )?;
     let catalog = ctx.catalog();
 
     let mut t = table::new(ctx.printer.stdout_tty, ctx.printer.width(ctx.env));

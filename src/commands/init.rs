@@ -38,38 +38,38 @@ pub fn init(args: &InitArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     if path.exists() && !args.force {
         return Err(refusal(&path));
     }
-    let found = profile::load::from_env(ctx.env).ok();
+    // Without a key there is nothing to write: a profile of comments only
+    // would shadow the keys set later (it has no `default`), while without a
+    // profile route already asks whichever providers' keys are set.
+    let Ok(found) = profile::load::from_env(ctx.env) else {
+        return Err(Error::usage_hint(
+            "no provider key was found in the environment, so nothing was written",
+            Some(format!(
+                "set one of {}, then run `route init` again (until then, route asks the providers whose keys are set, with no profile at all)",
+                key_variables()
+            )),
+        ));
+    };
     let catalog = ctx.catalog();
-    let text = starter(found.as_ref(), ctx.env, &catalog, SystemTime::now());
+    let text = starter(&found, ctx.env, &catalog, SystemTime::now());
     write_private(&path, &text, args.force)?;
 
     let printer = &ctx.printer;
-    if let Some(p) = &found {
-        let providers: Vec<&str> = p.providers.keys().map(String::as_str).collect();
-        let chain = p
-            .chains
-            .get("main")
-            .map(|c| c.models.join(" → "))
-            .unwrap_or_default();
-        printer.note(&format!(
-            "route: wrote {} (providers: {}; default chain main: {chain})",
-            path.display(),
-            providers.join(", ")
-        ));
-        printer.note(&format!(
-            "next:\n  route models                  your models, prices and health\n  route ask \"Say hello\"         ask the default chain\n  route init --check            check the profile after editing it\n  {}",
-            "route completions --help      tab completion for your shell"
-        ));
-    } else {
-        printer.note(&format!(
-            "route: wrote {} with commented examples only: no provider key was found in the environment",
-            path.display()
-        ));
-        printer.note(&format!(
-            "next: set one of {}, then run `route init --force` to fill the profile from it (or uncomment the examples)",
-            key_variables()
-        ));
-    }
+    let providers: Vec<&str> = found.providers.keys().map(String::as_str).collect();
+    let chain = found
+        .chains
+        .get("main")
+        .map(|c| c.models.join(" → "))
+        .unwrap_or_default();
+    printer.note(&format!(
+        "route: wrote {} (providers: {}; default chain main: {chain})",
+        path.display(),
+        providers.join(", ")
+    ));
+    printer.note(&format!(
+        "next:\n  route models                  your models, prices and health\n  route ask \"Say hello\"         ask the default chain\n  route init --check            check the profile after editing it\n  {}",
+        "route completions --help      tab completion for your shell"
+    ));
     Ok(ExitStatus::Success)
 }
 
@@ -211,7 +211,7 @@ fn check_profile(path: &Path, ctx: &Context) -> Result<ExitStatus, Error> {
 /// providers, aliases and `main` chain are written out); providers it lacks are shown
 /// as commented examples, taken from the same table with every key assumed set.
 fn starter(
-    found: Option<&Profile>,
+    found: &Profile,
     env_var: &dyn Fn(&str) -> Option<String>,
     catalog: &Catalog,
     now: SystemTime,
@@ -235,57 +235,42 @@ fn starter(
          # `pass show openai`). Check this file with `route init --check`; list what it gives\n\
          # you with `route models`.\n"
     );
-    if found.is_some() {
-        t.push_str(
-            "# What `route ask` uses without -m: a model alias or a chain.\ndefault = \"main\"\n\n",
-        );
-    } else {
-        let _ = writeln!(
-            t,
-            "# No provider key was found in the environment when this was written. Set one of\n\
-             # {},\n\
-             # then run `route init --force` to fill this file from it, or uncomment the\n\
-             # examples below.\n\
-             #\n\
-             # default = \"main\"\n",
-            key_variables()
-        );
-    }
+    t.push_str(
+        "# What `route ask` uses without -m: a model alias or a chain.\ndefault = \"main\"\n\n",
+    );
     settings_block(&mut t);
 
-    let used: Vec<&Provider> = found
-        .map(|p| p.providers.values().collect())
-        .unwrap_or_default();
+    let used: Vec<&Provider> = found.providers.values().collect();
     for provider in &used {
         provider_block(&mut t, provider, "");
-        if let Some(p) = found {
-            for alias in p.models.values().filter(|m| m.provider == provider.name) {
-                model_block(
-                    &mut t,
-                    &alias.name,
-                    provider,
-                    &alias.model,
-                    catalog,
-                    now,
-                    "",
-                );
-            }
+        for alias in found
+            .models
+            .values()
+            .filter(|m| m.provider == provider.name)
+        {
+            model_block(
+                &mut t,
+                &alias.name,
+                provider,
+                &alias.model,
+                catalog,
+                now,
+                "",
+            );
         }
     }
-    if let Some(p) = found {
-        if let Some(main) = p.chains.get("main") {
-            let members: Vec<String> = main.models.iter().map(|m| format!("\"{m}\"")).collect();
-            let _ = writeln!(
-                t,
-                "[chains.main]\n\
+    if let Some(main) = found.chains.get("main") {
+        let members: Vec<String> = main.models.iter().map(|m| format!("\"{m}\"")).collect();
+        let _ = writeln!(
+            t,
+            "[chains.main]\n\
                  # Tried in order: when one fails (outage, rate limit, timeout), the next answers.\n\
                  models = [{}]\n\
                  strategy = \"fallback\"      # {}\n\
                  # Any [settings] key may be overridden here, e.g. first_token_timeout = \"10s\".\n",
-                members.join(", "),
-                Strategy::NAMES.join(" | ")
-            );
-        }
+            members.join(", "),
+            Strategy::NAMES.join(" | ")
+        );
     }
 
     // The providers not set up, as commented examples.
@@ -328,15 +313,6 @@ fn starter(
          # input_cost = 0.59            # USD per 1M tokens, when the catalog has no price\n\
          # output_cost = 0.79\n\n",
     );
-    if found.is_none() {
-        let _ = writeln!(
-            t,
-            "# [chains.main]\n\
-             # models = [\"sonnet\", \"gpt\", \"flash\"]\n\
-             # strategy = \"fallback\"      # {}\n",
-            Strategy::NAMES.join(" | ")
-        );
-    }
     t.push_str(
         "# Spending caps in USD, checked before every request:\n\
          # [budget]\n\
@@ -436,7 +412,7 @@ mod tests {
         ]);
         let found = profile::load::from_env(&env).unwrap();
         let catalog = crate::catalog::builtin();
-        let text = starter(Some(&found), &env, &catalog, SystemTime::now());
+        let text = starter(&found, &env, &catalog, SystemTime::now());
         assert!(!text.contains("sk-secret-1") && !text.contains("g-secret"));
         assert!(text.contains("api_key_env = \"OPENAI_API_KEY\""), "{text}");
         assert!(text.contains("api_key_env = \"GOOGLE_API_KEY\""), "{text}");
@@ -453,27 +429,28 @@ mod tests {
     }
 
     #[test]
-    fn starter_without_keys_is_all_examples_and_loads() {
-        let env = env_of(&[]);
+    fn every_commented_example_of_the_starter_loads_once_uncommented() {
+        let env = env_of(&[("OPENAI_API_KEY", "k")]);
+        let found = profile::load::from_env(&env).unwrap();
         let catalog = crate::catalog::builtin();
-        let text = starter(None, &env, &catalog, SystemTime::now());
-        let p = profile::load::parse(Path::new("p.toml"), &text, &|_| None).unwrap();
-        assert!(p.providers.is_empty() && p.models.is_empty());
-        assert!(text.contains("# [providers.openai]"), "{text}");
-        assert!(text.contains("route init --force"), "{text}");
-        // Uncommenting everything gives a profile that loads too.
+        let text = starter(&found, &env, &catalog, SystemTime::now());
+        assert!(text.contains("# [providers.anthropic]"), "{text}");
         let uncommented: String = text
             .lines()
             .map(|l| {
                 let l = l.strip_prefix("# ").unwrap_or(l);
-                if l.starts_with('[') || l.contains(" = ") && !l.starts_with('#') {
+                let key = l.split_once(" = ").is_some_and(|(k, _)| {
+                    !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                });
+                if l.starts_with('[') || key {
                     format!("{l}\n")
                 } else {
                     "\n".to_owned()
                 }
             })
             .collect();
-        profile::load::parse(Path::new("p.toml"), &uncommented, &|_| None)
+        let p = profile::load::parse(Path::new("p.toml"), &uncommented, &|_| None)
             .unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+        assert!(p.providers.contains_key("anthropic") && p.providers.contains_key("groq"));
     }
 }

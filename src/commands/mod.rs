@@ -1,4 +1,5 @@
-//! One file per subcommand; [`dispatch`] is a flat table that does no work.
+//! One file per subcommand; [`dispatch`] is a flat table that does no work
+//! beyond checking that the data folder is one.
 //! The helpers below read what the user typed for a request: the prompt and
 //! `-o`. Sending it is [`crate::pipeline`]'s job.
 
@@ -18,9 +19,13 @@ pub use crate::pipeline::Context;
 use crate::cli::{Cli, Command, PromptArgs};
 use crate::error::Error;
 use crate::exit::ExitStatus;
+use crate::profile::Target;
 use crate::provider::types::Params;
 
 pub fn dispatch(cli: Cli, ctx: &Context) -> Result<ExitStatus, Error> {
+    if !matches!(cli.command, Command::Completions(_)) {
+        ctx.check_data_dir()?;
+    }
     match cli.command {
         Command::Ask(args) => ask::ask(&args, ctx),
         Command::Compare(args) => compare::compare(&args, ctx),
@@ -36,8 +41,9 @@ pub fn dispatch(cli: Cli, ctx: &Context) -> Result<ExitStatus, Error> {
 }
 
 /// The prompt: stdin (when it is not a terminal) first, then a blank line,
-/// then the words. No prompt at all is an error.
-pub fn read_prompt(words: &[String]) -> Result<String, Error> {
+/// then the words. No prompt at all is an error, with `examples` (of the
+/// command at hand) as its hint.
+pub fn read_prompt(words: &[String], examples: &str) -> Result<String, Error> {
     let stdin = std::io::stdin();
     let piped = if stdin.is_terminal() {
         String::new()
@@ -60,7 +66,7 @@ pub fn read_prompt(words: &[String]) -> Result<String, Error> {
         (true, true) => {
             return Err(Error::usage_hint(
                 "no prompt: give it as words or pipe it on stdin",
-                Some("route ask \"Explain TCP slow start\"  or  git diff | route ask \"review this\"".into()),
+                Some(examples.into()),
             ));
         }
         (false, true) => piped,
@@ -68,6 +74,37 @@ pub fn read_prompt(words: &[String]) -> Result<String, Error> {
         (false, false) => format!("{}\n\n{words}", piped.trim_end_matches(['\n', '\r'])),
     };
     Ok(prompt)
+}
+
+/// Checks the temperature each target would be sent against what its
+/// provider kind takes, before anything is sent: `-t` / `-o temperature`,
+/// else the profile's `params.temperature` of that model.
+pub fn check_temperature<'t>(
+    args: &PromptArgs,
+    params: &Params,
+    targets: impl IntoIterator<Item = &'t Target>,
+) -> Result<(), Error> {
+    for target in targets {
+        let (t, source) = match (params.temperature, target.overrides.params.temperature) {
+            (Some(t), _) if args.temperature == Some(t) => (t, "-t".to_owned()),
+            (Some(t), _) => (t, "-o temperature".to_owned()),
+            (None, Some(t)) => (
+                t,
+                format!(
+                    "`params.temperature` of model `{}` in the profile",
+                    target.label
+                ),
+            ),
+            (None, None) => continue,
+        };
+        if let Err(range) = target.provider.kind.check_temperature(t) {
+            return Err(Error::usage(format!(
+                "{source} {t} is out of range for `{}`: {range} (provider `{}`)",
+                target.label, target.provider.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `-t`, `--max-tokens` and every `-o KEY=VALUE`. A value is parsed as JSON

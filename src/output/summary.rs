@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::money::Usd;
+use crate::router::plan::{Planned, Skip};
 use crate::router::rules::Decision;
 use crate::router::{AfterText, Attempt, Routed};
 
@@ -22,8 +23,10 @@ pub fn cost(c: Option<Usd>) -> String {
     c.map_or_else(|| "cost unknown".to_owned(), |c| c.to_string())
 }
 
-/// `model · provider · served model · time · tokens · cost · fallback`.
-pub fn line(routed: &Routed<'_>) -> Option<String> {
+/// `model · provider · served model · time · tokens · cost · fallback ·
+/// skipped`: the attempts that failed (a retried one once, `×2`), and the
+/// models the plan left out (cooling down, rate-limited, too small, too dear).
+pub fn line(routed: &Routed<'_>, skipped: &[(Planned, Skip)]) -> Option<String> {
     let a = routed.answer()?;
     let mut parts = vec![a.label().to_owned(), a.provider().to_owned()];
     let served = a.served_model.as_deref().unwrap_or(a.model());
@@ -43,16 +46,40 @@ pub fn line(routed: &Routed<'_>) -> Option<String> {
     }
     let shown = a.provider_cost.and_then(Usd::from_dollars).or(a.cost);
     parts.push(cost(shown));
-    let failed: Vec<String> = routed
-        .attempts
-        .iter()
-        .filter(|x| x.result.is_err())
-        .map(|x| format!("{} ({})", x.label(), short_error(x)))
-        .collect();
+    let failed = counted(
+        routed
+            .attempts
+            .iter()
+            .filter(|x| x.result.is_err())
+            .map(|x| format!("{} ({})", x.label(), short_error(x))),
+    );
     if !failed.is_empty() {
-        parts.push(format!("after {}", failed.join(", ")));
+        parts.push(format!("after {failed}"));
+    }
+    if !skipped.is_empty() {
+        let names: Vec<String> = skipped
+            .iter()
+            .map(|(p, why)| format!("{} ({why})", p.candidate.target.label))
+            .collect();
+        parts.push(format!("skipped {}", names.join(", ")));
     }
     Some(parts.join(" · "))
+}
+
+/// The items, in order, with a run of the same one said once: `a ×2, b`.
+fn counted(items: impl Iterator<Item = String>) -> String {
+    let mut runs: Vec<(String, usize)> = Vec::new();
+    for item in items {
+        match runs.last_mut() {
+            Some((last, n)) if *last == item => *n += 1,
+            _ => runs.push((item, 1)),
+        }
+    }
+    let said: Vec<String> = runs
+        .into_iter()
+        .map(|(item, n)| if n > 1 { format!("{item} ×{n}") } else { item })
+        .collect();
+    said.join(", ")
 }
 
 /// `server, HTTP 500` / `timeout` / `connect`.
@@ -112,4 +139,24 @@ pub fn attempt_line(a: &Attempt<'_>, next: Option<&str>) -> String {
         }
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_of_the_same_failure_is_said_once_with_its_count() {
+        let items = [
+            "a (server, HTTP 503)",
+            "a (server, HTTP 503)",
+            "b (timeout)",
+            "a (server, HTTP 503)",
+        ];
+        assert_eq!(
+            counted(items.iter().map(|s| (*s).to_owned())),
+            "a (server, HTTP 503) ×2, b (timeout), a (server, HTTP 503)"
+        );
+        assert_eq!(counted(std::iter::empty()), "");
+    }
 }

@@ -50,6 +50,25 @@ impl Context {
         crate::ledger::data_dir(self.env)
     }
 
+    /// A `ROUTE_DATA_DIR` that is a file can hold neither the ledger nor the
+    /// catalog: an input error, named before anything is tried.
+    pub fn check_data_dir(&self) -> Result<(), Error> {
+        let Some(dir) = (self.env)(crate::env::ROUTE_DATA_DIR).filter(|d| !d.is_empty()) else {
+            return Ok(());
+        };
+        let path = std::path::Path::new(&dir);
+        if path.exists() && !path.is_dir() {
+            return Err(Error::usage_hint(
+                format!("ROUTE_DATA_DIR is {dir}, which is a file, not a folder"),
+                Some(
+                    "point ROUTE_DATA_DIR at a folder (route creates it when missing), or unset it"
+                        .into(),
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The price catalog: the downloaded one when usable, else the built-in.
     pub fn catalog(&self) -> Arc<Catalog> {
         match self.data_dir() {

@@ -83,6 +83,9 @@ pub fn resolve(profile: &Profile, reference: &str) -> Result<Resolved, Error> {
 
 /// The reference `ask` uses without `-m`.
 pub fn default_reference(profile: &Profile) -> Result<&str, Error> {
+    if let Some(e) = defines_nothing(profile) {
+        return Err(e);
+    }
     profile.default.as_deref().ok_or_else(|| {
         Error::usage_hint(
             format!("no model given and {} has no `default`", profile.origin()),
@@ -91,7 +94,27 @@ pub fn default_reference(profile: &Profile) -> Result<&str, Error> {
     })
 }
 
+/// The error for a profile with neither models nor providers (an empty file):
+/// no reference can resolve, and "unknown model" would not say why.
+fn defines_nothing(profile: &Profile) -> Option<Error> {
+    (profile.models.is_empty() && profile.chains.is_empty() && profile.providers.is_empty()).then(
+        || {
+            Error::usage_hint(
+                format!("{} defines no models", profile.origin()),
+                Some(
+                    "run `route init` to write a profile from the API keys in the environment, \
+                     or add [providers.NAME] and [models.NAME] tables"
+                        .into(),
+                ),
+            )
+        },
+    )
+}
+
 fn single(profile: &Profile, name: &str) -> Result<Target, Error> {
+    if let Some(e) = defines_nothing(profile) {
+        return Err(e);
+    }
     if let Some(alias) = profile.models.get(name) {
         let provider = profile.providers.get(&alias.provider).ok_or_else(|| {
             Error::usage(format!(
@@ -108,6 +131,25 @@ fn single(profile: &Profile, name: &str) -> Result<Target, Error> {
         });
     }
     if let Some((provider_name, model)) = name.split_once('/') {
+        let providers = || join_or_none(profile.providers.keys().map(String::as_str));
+        if provider_name.is_empty() {
+            return Err(Error::usage_hint(
+                format!("model reference `{name}` has no provider before the `/`"),
+                Some(format!(
+                    "write PROVIDER/MODEL; providers in {}: {}",
+                    profile.origin(),
+                    providers()
+                )),
+            ));
+        }
+        if model.is_empty() && profile.providers.contains_key(provider_name) {
+            return Err(Error::usage_hint(
+                format!("model reference `{name}` has no model id after the `/`"),
+                Some(format!(
+                    "write {provider_name}/MODEL, or an alias; `route models --catalog` lists model ids"
+                )),
+            ));
+        }
         if let Some(provider) = profile
             .providers
             .get(provider_name)
@@ -123,13 +165,7 @@ fn single(profile: &Profile, name: &str) -> Result<Target, Error> {
         }
         let hint =
             suggest::did_you_mean(provider_name, profile.providers.keys().map(String::as_str))
-                .unwrap_or_else(|| {
-                    format!(
-                        "providers in {}: {}",
-                        profile.origin(),
-                        join_or_none(profile.providers.keys().map(String::as_str))
-                    )
-                });
+                .unwrap_or_else(|| format!("providers in {}: {}", profile.origin(), providers()));
         return Err(Error::usage_hint(
             format!("unknown provider `{provider_name}` in model reference `{name}`"),
             Some(hint),

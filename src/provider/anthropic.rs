@@ -57,6 +57,8 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     }],
     continues: Continues::Always,
     prefix_sent: str::trim_end,
+    // Anthropic Messages API: `temperature` ranges from 0.0 to 1.0 (docs.anthropic.com, Messages API reference).
+    temperature_max: Some(1.0),
 });
 
 pub struct Anthropic;

@@ -36,6 +36,8 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     from_env: &[],
     continues: Continues::Never,
     prefix_sent: whole_prefix,
+    // Azure OpenAI: the same 0–2 as OpenAI (learn.microsoft.com, Azure OpenAI REST reference, chat completions `temperature`).
+    temperature_max: Some(2.0),
 });
 
 pub struct Azure;

@@ -58,6 +58,9 @@ pub struct KindSpec {
     /// The part of the text written so far that the kind sends as that
     /// beginning (Anthropic refuses one that ends in whitespace).
     pub prefix_sent: fn(&str) -> &str,
+    /// The largest temperature the kind takes (the least is 0); `None` when
+    /// it sets no upper bound.
+    pub temperature_max: Option<f64>,
 }
 
 /// Whether a kind can continue an answer (CONTRACT.md "The router's rules").
@@ -249,6 +252,19 @@ impl ProviderKind {
             Continues::ByProfile => continuation != Continuation::None,
             Continues::Never => false,
         }
+    }
+
+    /// Whether the kind takes temperature `t` ([`KindSpec::temperature_max`]),
+    /// and if not, the range it takes.
+    pub fn check_temperature(self, t: f64) -> Result<(), String> {
+        let max = self.spec().temperature_max;
+        if t.is_finite() && t >= 0.0 && max.is_none_or(|m| t <= m) {
+            return Ok(());
+        }
+        Err(match max {
+            Some(m) => format!("{} takes a temperature from 0 to {m}", self.as_str()),
+            None => format!("{} takes a temperature of at least 0", self.as_str()),
+        })
     }
 
     /// See [`KindSpec::prefix_sent`].

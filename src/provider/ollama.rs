@@ -57,6 +57,8 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     }],
     continues: Continues::Always,
     prefix_sent: whole_prefix,
+    // Ollama passes it to llama.cpp, which takes any temperature of at least 0.
+    temperature_max: None,
 });
 
 /// `OLLAMA_HOST` may be `host:port`, `http://host:port` or `0.0.0.0`.

@@ -56,6 +56,8 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     ],
     continues: Continues::ByProfile,
     prefix_sent: whole_prefix,
+    // OpenAI Chat Completions: `temperature` between 0 and 2 (platform.openai.com, API reference).
+    temperature_max: Some(2.0),
 });
 
 pub struct OpenAi;

@@ -146,11 +146,9 @@ impl Params {
             "temperature" => self.temperature = Some(number(key, &value)?),
             "top_p" => self.top_p = Some(number(key, &value)?),
             "max_tokens" | "max_output_tokens" | "num_predict" => {
-                self.max_tokens = Some(
-                    value
-                        .as_u64()
-                        .ok_or_else(|| format!("`{key}` must be a whole number, got {value}"))?,
-                );
+                self.max_tokens = Some(value.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
+                    format!("`{key}` must be a whole number of at least 1, got {value}")
+                })?);
             }
             "seed" => {
                 self.seed = Some(

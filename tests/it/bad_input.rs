@@ -319,6 +319,122 @@ fn cases() -> Vec<Case> {
             &["hot"],
         )
         .clap(),
+        // -- Parameters, checked before anything is sent (issue 13 §6)
+        case(
+            "-t NaN",
+            &["ask", "-t", "NaN", "hi"],
+            &["NaN", "--temperature", "finite number"],
+        )
+        .clap(),
+        case(
+            "-t inf",
+            &["ask", "-t", "inf", "hi"],
+            &["inf", "--temperature", "finite number"],
+        )
+        .clap(),
+        case(
+            "-t beyond the kind's range",
+            &["ask", "-t", "99", "hi"],
+            &["-t 99", "`m`", "openai takes a temperature from 0 to 2"],
+        ),
+        case(
+            "-t below 0",
+            &["ask", "-t", "-1", "hi"],
+            &["-t -1", "from 0 to 2"],
+        ),
+        case(
+            "-t 1.5 for an Anthropic model",
+            &["ask", "-m", "claude", "-t", "1.5", "hi"],
+            &[
+                "-t 1.5",
+                "`claude`",
+                "anthropic takes a temperature from 0 to 1",
+            ],
+        ),
+        case(
+            "-t beyond the range of one chain member",
+            &["compare", "-m", "m", "-m", "claude", "-t", "1.5", "hi"],
+            &["-t 1.5", "`claude`"],
+        ),
+        case(
+            "-o temperature out of range",
+            &["ask", "-o", "temperature=3", "hi"],
+            &["-o temperature 3", "from 0 to 2"],
+        ),
+        case(
+            "a profile temperature out of range",
+            &["ask", "-m", "hot", "hi"],
+            &["params.temperature", "`hot`", "from 0 to 2"],
+        ),
+        case(
+            "--max-tokens 0",
+            &["ask", "--max-tokens", "0", "hi"],
+            &["--max-tokens", "positive whole number", "`0`"],
+        )
+        .clap(),
+        case(
+            "--max-tokens -5",
+            &["ask", "--max-tokens", "-5", "hi"],
+            &["--max-tokens", "positive whole number", "`-5`"],
+        )
+        .clap(),
+        case(
+            "-o max_tokens=0",
+            &["ask", "-o", "max_tokens=0", "hi"],
+            &["max_tokens", "at least 1"],
+        ),
+        case(
+            "--max-tokens 0 for cost estimate",
+            &["cost", "estimate", "--max-tokens", "0", "hi"],
+            &["--max-tokens", "positive whole number"],
+        )
+        .clap(),
+        case(
+            "--limit -1",
+            &["cost", "--limit", "-1"],
+            &["--limit", "positive whole number", "`-1`"],
+        )
+        .clap(),
+        case(
+            "--limit 0",
+            &["cost", "--limit", "0"],
+            &["--limit", "positive whole number", "`0`"],
+        )
+        .clap(),
+        // -- References
+        case(
+            "a provider reference without a model id",
+            &["ask", "-m", "mock/", "hi"],
+            &["`mock/`", "no model id after the `/`", "mock/MODEL"],
+        ),
+        case(
+            "a model reference without a provider",
+            &["ask", "-m", "/x", "hi"],
+            &["`/x`", "no provider before the `/`"],
+        ),
+        {
+            let mut c = case(
+                "an empty profile",
+                &["ask", "-m", "gpt", "hi"],
+                &["profile.toml defines no models", "route init"],
+            );
+            c.profile = Some(String::new());
+            c
+        },
+        {
+            let mut c = case(
+                "an empty profile, no -m",
+                &["ask", "hi"],
+                &["profile.toml defines no models", "route init"],
+            );
+            c.profile = Some(String::new());
+            c
+        },
+        case(
+            "compare without a prompt",
+            &["compare", "-m", "m"],
+            &["no prompt", "route compare -m"],
+        ),
         case("unknown shell", &["completions", "tcsh"], &["tcsh"]).clap(),
         case("unknown subcommand", &["aks", "hi"], &["aks"]).clap(),
         // -- Keys
@@ -362,7 +478,10 @@ fn every_bad_input_exits_2_saying_what_and_where() {
          [models.small]\nprovider = \"mock\"\nmodel = \"gpt-4o-mini\"\ncontext_window = 1000\n\
          [models.cmdfail]\nprovider = \"cmdfail\"\nmodel = \"gpt-4o-mini\"\n\
          [models.cmdempty]\nprovider = \"cmdempty\"\nmodel = \"gpt-4o-mini\"\n\
-         [models.nokey]\nprovider = \"nokey\"\nmodel = \"gpt-4o-mini\"\n",
+         [models.nokey]\nprovider = \"nokey\"\nmodel = \"gpt-4o-mini\"\n\
+         [providers.ant]\nkind = \"anthropic\"\nbase_url = \"{url}\"\napi_key_env = \"MOCK_KEY\"\n\
+         [models.claude]\nprovider = \"ant\"\nmodel = \"claude-haiku-4-5-20251001\"\n\
+         [models.hot]\nprovider = \"mock\"\nmodel = \"gpt-4o-mini\"\nparams = {{ temperature = 7.0 }}\n",
         provider("mock", "openai", &server),
         url = server.url(),
     );

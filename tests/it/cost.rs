@@ -471,3 +471,41 @@ fn a_corrupt_ledger_without_caps_warns_and_answers() {
     assert_eq!(run.stdout, "still answered\n");
     assert!(run.stderr.contains("warning"), "{}", run.stderr);
 }
+
+#[test]
+fn a_corrupt_ledger_under_route_cost_is_exit_2_with_the_path_and_a_hint() {
+    let server = MockServer::start(Script::default());
+    let env = setup(&server, "");
+    let path = corrupt_ledger(&env);
+    let run = env.run(&["cost"]);
+    run.expect_code(2);
+    let shown = path.display().to_string();
+    assert!(
+        run.stderr.contains(&format!("the ledger at {shown}"))
+            && run.stderr.contains(&format!("hint: move the damaged file aside and route starts a new ledger: mv {shown} {shown}.broken")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_data_dir_that_is_a_file_is_named_with_its_variable() {
+    let server = MockServer::start(Script::always(Reply::Answer(Answer::new("ok"))));
+    let mut env = setup(&server, "");
+    let file = env.path().join("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    env.env("ROUTE_DATA_DIR", &file.display().to_string());
+    for args in [&["ask", "-m", "m", "hi"][..], &["cost"], &["models"]] {
+        let run = env.run(args);
+        run.expect_code(2);
+        assert!(
+            run.stderr.starts_with(&format!(
+                "error: ROUTE_DATA_DIR is {}, which is a file, not a folder",
+                file.display()
+            )),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(server.request_count(), 0);
+}

@@ -619,3 +619,32 @@ fn a_closed_stdout_ends_quietly() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn the_summary_names_a_member_skipped_for_cooldown_and_counts_retries() {
+    let a = MockServer::start(Script::always(Reply::status(503)));
+    let b = MockServer::start(answer("ok"));
+    let env = setup(
+        "retries = 1\nallowed_fails = 2\ncooldown = \"60s\"",
+        &[&a, &b],
+    );
+    // Two tries of a (503, 503), then b: the summary says it once, ×2.
+    let first = env.run(&["ask", "-m", "a,b", "hi"]);
+    first.expect_code(0);
+    let summary = first.stderr.lines().last().unwrap_or_default();
+    assert!(
+        summary.contains("after a (server, HTTP 503) ×2") && !summary.contains("503), a ("),
+        "{}",
+        first.stderr
+    );
+    // Now a cools down: without -v the summary still says a was skipped.
+    let second = env.run(&["ask", "-m", "a,b", "hi"]);
+    second.expect_code(0);
+    assert_eq!(a.request_count(), 2);
+    let summary = second.stderr.lines().last().unwrap_or_default();
+    assert!(
+        summary.contains("skipped a (cooling down until "),
+        "{}",
+        second.stderr
+    );
+}

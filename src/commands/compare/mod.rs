@@ -141,7 +141,11 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             }
         }
     }
-    let prompt = read_prompt(&args.prompt.prompt)?;
+    super::check_temperature(&args.prompt, &params, targets.iter().map(|(t, _, _)| t))?;
+    let prompt = read_prompt(
+        &args.prompt.prompt,
+        "route compare -m sonnet -m gpt \"Explain TCP slow start\"  or  git diff | route compare -m main \"review this\"",
+    )?;
     let request = ChatRequest::prompt(args.prompt.system.as_deref(), &prompt, params, true);
 
     // The catalog before the ledger, so that their warnings keep their order.

@@ -158,8 +158,10 @@ fn produce(args: &CostArgs, ctx: &CostContext, now: SystemTime) -> Result<Output
     Ok(out)
 }
 
+/// A ledger `route cost` cannot read is the user's file to fix (exit 2),
+/// with how to.
 fn ledger_error(e: LedgerError) -> Error {
-    Error::failed(e.to_string()).caused_by(e)
+    Error::usage(e.to_string()).with_hint(e.hint()).caused_by(e)
 }
 
 fn group_by(by: CostBy) -> GroupBy {
