@@ -45,7 +45,7 @@ set edit:completion:arg-completer[route] = {|@words|
             cand --tag 'A tag recorded in the ledger, for `route cost --by tag`'
             cand --profile 'The profile to use (default: <config dir>/route/profile.toml)'
             cand --no-stream 'Wait for the whole answer instead of streaming it'
-            cand --json 'Print one JSON object (text, model, usage, cost, attempts) instead of the text'
+            cand --json 'Print one JSON object (text, model, usage, cost, attempts) instead of the text; with --dry-run, the plan as one JSON object'
             cand --no-log 'Do not record this request in the ledger'
             cand --dry-run 'Print the plan (models in order, skips, estimated cost) and send nothing'
             cand -v 'One line per attempt on stderr'

@@ -43,7 +43,7 @@ complete -c route -n "__fish_route_using_subcommand ask" -s m -l model -d 'Model
 complete -c route -n "__fish_route_using_subcommand ask" -l tag -d 'A tag recorded in the ledger, for `route cost --by tag`' -r
 complete -c route -n "__fish_route_using_subcommand ask" -l profile -d 'The profile to use (default: <config dir>/route/profile.toml)' -r -F
 complete -c route -n "__fish_route_using_subcommand ask" -l no-stream -d 'Wait for the whole answer instead of streaming it'
-complete -c route -n "__fish_route_using_subcommand ask" -l json -d 'Print one JSON object (text, model, usage, cost, attempts) instead of the text'
+complete -c route -n "__fish_route_using_subcommand ask" -l json -d 'Print one JSON object (text, model, usage, cost, attempts) instead of the text; with --dry-run, the plan as one JSON object'
 complete -c route -n "__fish_route_using_subcommand ask" -l no-log -d 'Do not record this request in the ledger'
 complete -c route -n "__fish_route_using_subcommand ask" -l dry-run -d 'Print the plan (models in order, skips, estimated cost) and send nothing'
 complete -c route -n "__fish_route_using_subcommand ask" -s v -l verbose -d 'One line per attempt on stderr'

@@ -89,7 +89,8 @@ pub struct PromptArgs {
   git diff | route ask -m gpt4o \"Write a commit message\"
   route ask -m sonnet,gpt,flash --no-stream \"Summarise RFC 9110 in one line\"
   route ask --json -m groq/llama-3.3-70b-versatile \"hi\" | jq .usage
-  route ask --dry-run -m main \"How much would this cost?\"")]
+  route ask --dry-run -m main \"How much would this cost?\"
+  route ask --dry-run --json -m main \"hi\" | jq '.models[].worst_case_usd'")]
 // Command-line switches are yes/no by nature.
 #[allow(clippy::struct_excessive_bools)]
 pub struct AskArgs {
@@ -101,7 +102,8 @@ pub struct AskArgs {
     /// Wait for the whole answer instead of streaming it
     #[arg(long)]
     pub no_stream: bool,
-    /// Print one JSON object (text, model, usage, cost, attempts) instead of the text
+    /// Print one JSON object (text, model, usage, cost, attempts) instead of the text; with
+    /// --dry-run, the plan as one JSON object
     #[arg(long)]
     pub json: bool,
     /// A tag recorded in the ledger, for `route cost --by tag`

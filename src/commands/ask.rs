@@ -9,7 +9,7 @@ use super::{Context, params, read_prompt};
 use crate::cli::AskArgs;
 use crate::error::{self, Error};
 use crate::exit::ExitStatus;
-use crate::output::json::AskJson;
+use crate::output::json::{self, AskJson, PlanJson};
 use crate::output::{Answer, Printer, summary};
 use crate::pipeline::advice;
 use crate::pipeline::{RecordAs, Sender, Session, nothing_to_try, with_timeout};
@@ -47,7 +47,12 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let plan = session.plan(&resolved, &recorder, &params, estimated, now)?;
 
     if args.dry_run {
-        printer.out(&dry_run(&plan, &resolved))?;
+        let plan_text = if args.json {
+            json::line(&PlanJson::new(&plan, &resolved))?
+        } else {
+            dry_run(&plan, &resolved)
+        };
+        printer.out(&plan_text)?;
         return Ok(ExitStatus::Success);
     }
     if plan.order.is_empty() {
@@ -103,11 +108,8 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         }
     }
     if args.json {
-        if let Some(json) = AskJson::from_routed(&routed, &ledger_rows.request_id) {
-            let mut text = serde_json::to_string(&json)
-                .map_err(|e| Error::failed(e.to_string()).caused_by(e))?;
-            text.push('\n');
-            printer.out(&text)?;
+        if let Some(answer) = AskJson::from_routed(&routed, &ledger_rows.request_id) {
+            printer.out(&json::line(&answer)?)?;
         }
     }
     if let Some(line) = summary::line(&routed, &plan.skipped) {

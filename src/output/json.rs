@@ -1,10 +1,32 @@
-//! The `--json` schema of `ask` (and of each element of `compare --format
-//! json`): these structs are the one definition of it (CONTRACT.md "route ask").
+//! The `--json` schemas of the commands that send or plan a request: `ask`
+//! (and each element of `compare --format json`), `ask --dry-run`, `drill`
+//! and `cost estimate`. These structs are the one definition of them
+//! (CONTRACT.md "route ask", "route drill", "route cost").
 
 use serde::Serialize;
 
+use crate::error::Error;
+use crate::profile::reference::Resolved;
 use crate::provider::ErrorKind;
+use crate::router::plan::{Plan, Planned, Skip};
 use crate::router::{Attempt, Outcome, Routed};
+
+/// `value` as one line of JSON, ending with a line break.
+pub fn line<T: Serialize>(value: &T) -> Result<String, Error> {
+    let mut text =
+        serde_json::to_string(value).map_err(|e| Error::failed(e.to_string()).caused_by(e))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// `value` as indented JSON, ending with a line break (for arrays of rows,
+/// as `route models --json` and `route cost --format json` print them).
+pub fn pretty<T: Serialize>(value: &T) -> Result<String, Error> {
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::failed(e.to_string()).caused_by(e))?;
+    text.push('\n');
+    Ok(text)
+}
 
 #[derive(Debug, Serialize)]
 pub struct AskJson {
@@ -138,5 +160,95 @@ impl AskJson {
                 shown.error().map(ToString::to_string)
             },
         })
+    }
+}
+
+/// `ask --dry-run --json`: the plan, with nothing sent.
+#[derive(Debug, Serialize)]
+pub struct PlanJson {
+    /// The model reference, as given (or the profile's default).
+    pub reference: String,
+    /// `fallback`, `cheapest`, `fastest` or `shuffle`.
+    pub strategy: &'static str,
+    /// route's estimate of the request's input tokens.
+    pub estimated_input_tokens: u64,
+    /// The models that would be tried, in order.
+    pub models: Vec<PlannedJson>,
+    /// The models left out, and why.
+    pub skipped: Vec<SkippedJson>,
+    /// Every model is cooling down or rate-limited: all are tried anyway.
+    pub forced: bool,
+}
+
+/// A model of the plan.
+#[derive(Debug, Serialize)]
+pub struct PlannedJson {
+    /// The alias, or `provider/model`.
+    pub alias: String,
+    pub provider: String,
+    pub provider_model: String,
+    pub context_window: Option<u64>,
+    /// The `max_tokens` it would be sent; `null` when none is given or known.
+    pub max_tokens: Option<u64>,
+    /// The estimated input plus the whole output allowance; `null` when the
+    /// price (or the output allowance) is unknown.
+    pub worst_case_usd: Option<f64>,
+}
+
+/// A model the plan leaves out.
+#[derive(Debug, Serialize)]
+pub struct SkippedJson {
+    #[serde(flatten)]
+    pub model: PlannedJson,
+    /// Why, in words (as the text plan says it).
+    pub reason: String,
+    /// `cooldown`, `retry_after`, `context_window` or `budget`.
+    pub reason_kind: &'static str,
+    /// When a cooldown or a Retry-After wait ends (UTC, RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+impl PlannedJson {
+    fn from_planned(p: &Planned) -> Self {
+        let target = &p.candidate.target;
+        PlannedJson {
+            alias: target.label.clone(),
+            provider: target.provider.name.clone(),
+            provider_model: target.model.clone(),
+            context_window: p.candidate.facts.context_window,
+            max_tokens: p.max_tokens,
+            worst_case_usd: p.worst_case.map(crate::money::Usd::to_dollars),
+        }
+    }
+}
+
+impl PlanJson {
+    pub fn new(plan: &Plan, resolved: &Resolved) -> Self {
+        PlanJson {
+            reference: resolved.reference.clone(),
+            strategy: resolved.strategy.as_str(),
+            estimated_input_tokens: plan.estimated_input_tokens,
+            models: plan.order.iter().map(PlannedJson::from_planned).collect(),
+            skipped: plan
+                .skipped
+                .iter()
+                .map(|(p, skip)| {
+                    let (reason_kind, until) = match skip {
+                        Skip::Cooldown { until } => ("cooldown", Some(*until)),
+                        Skip::RetryAfter { until } => ("retry_after", Some(*until)),
+                        Skip::ContextWindow { .. } => ("context_window", None),
+                        Skip::Budget { .. } => ("budget", None),
+                    };
+                    SkippedJson {
+                        model: PlannedJson::from_planned(p),
+                        reason: skip.to_string(),
+                        reason_kind,
+                        until: until.map(crate::time::rfc3339),
+                    }
+                })
+                .collect(),
+            forced: plan.forced,
+        }
     }
 }

@@ -470,6 +470,72 @@ fn dry_run_sends_nothing_and_prints_the_plan() {
 }
 
 #[test]
+fn dry_run_json_is_one_object_with_the_plan() {
+    let a = MockServer::start(answer("x"));
+    let b = MockServer::start(answer("y"));
+    let c = MockServer::start(answer("z"));
+    let mut env = setup("", &[&a, &b, &c]);
+    env.edit_profile(|text| {
+        text.replace("[models.a]\n", "[models.a]\ncontext_window = 100\n")
+            .replace(
+                "[models.c]\nprovider = \"c\"\nmodel = \"gpt-4o-mini\"",
+                "[models.c]\nprovider = \"c\"\nmodel = \"no-such-model-in-any-catalog\"",
+            )
+    });
+    let prompt = "word ".repeat(400);
+    let run = env.run(&[
+        "ask",
+        "--dry-run",
+        "--json",
+        "--max-tokens",
+        "100",
+        "-m",
+        "a,b,c",
+        &prompt,
+    ]);
+    run.expect_code(0);
+    assert_eq!(run.stdout.lines().count(), 1, "one object: {}", run.stdout);
+    let j = run.json();
+    assert_eq!(j["reference"], "a,b,c");
+    assert_eq!(j["strategy"], "fallback");
+    let estimated = j["estimated_input_tokens"].as_u64().unwrap();
+    assert!(estimated > 100, "{j}");
+    let models = j["models"].as_array().unwrap();
+    let aliases: Vec<&str> = models
+        .iter()
+        .map(|m| m["alias"].as_str().unwrap())
+        .collect();
+    assert_eq!(aliases, ["b", "c"], "{j}");
+    assert_eq!(models[0]["provider"], "b");
+    assert_eq!(models[0]["provider_model"], "gpt-4o-mini");
+    assert_eq!(models[0]["max_tokens"], 100);
+    // gpt-4o-mini: $0.15 in and $0.60 out per 1M tokens.
+    let worst = models[0]["worst_case_usd"].as_f64().unwrap();
+    #[allow(clippy::cast_precision_loss)]
+    let expected = (estimated as f64).mul_add(0.15, 100.0 * 0.60) / 1e6;
+    assert!((worst - expected).abs() < 1e-9, "{worst} vs {expected}");
+    assert_eq!(models[1]["provider_model"], "no-such-model-in-any-catalog");
+    assert!(
+        models[1]["worst_case_usd"].is_null(),
+        "an unknown price is null: {j}"
+    );
+    let skipped = j["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{j}");
+    assert_eq!(skipped[0]["alias"], "a");
+    assert_eq!(skipped[0]["reason_kind"], "context_window");
+    assert!(
+        skipped[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("context window 100 tokens"),
+        "{j}"
+    );
+    assert_eq!(j["forced"], false);
+    assert_eq!(a.request_count() + b.request_count() + c.request_count(), 0);
+    assert!(!env.data_dir().join("ledger.db").exists());
+}
+
+#[test]
 fn keys_go_only_to_their_own_provider() {
     let a = MockServer::start(Script::always(Reply::status(500)));
     let b = MockServer::start(answer("ok"));
