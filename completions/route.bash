@@ -283,7 +283,7 @@ _route() {
             return 0
             ;;
         route__subcmd__drill)
-            opts="-h -V --prompt --profile --help --version"
+            opts="-h -V --prompt --json --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -116,6 +116,7 @@ set edit:completion:arg-completer[route] = {|@words|
         &'route;drill'= {
             cand --prompt 'The prompt sent on each path'
             cand --profile 'The profile to use (default: <config dir>/route/profile.toml)'
+            cand --json 'Print a JSON array, one object per path, instead of the table'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

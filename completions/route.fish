@@ -95,6 +95,7 @@ complete -c route -n "__fish_route_using_subcommand cost; and __fish_seen_subcom
 complete -c route -n "__fish_route_using_subcommand cost; and __fish_seen_subcommand_from estimate" -s V -l version -d 'Print version'
 complete -c route -n "__fish_route_using_subcommand drill" -l prompt -d 'The prompt sent on each path' -r
 complete -c route -n "__fish_route_using_subcommand drill" -l profile -d 'The profile to use (default: <config dir>/route/profile.toml)' -r -F
+complete -c route -n "__fish_route_using_subcommand drill" -l json -d 'Print a JSON array, one object per path, instead of the table'
 complete -c route -n "__fish_route_using_subcommand drill" -s h -l help -d 'Print help'
 complete -c route -n "__fish_route_using_subcommand drill" -s V -l version -d 'Print version'
 complete -c route -n "__fish_route_using_subcommand init" -l profile -d 'The profile to use (default: <config dir>/route/profile.toml)' -r -F

@@ -267,7 +267,8 @@ pub struct EstimateArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   route drill
-  route drill main --prompt \"Reply with OK\"")]
+  route drill main --prompt \"Reply with OK\"
+  route drill main --json | jq '.[] | select(.answered | not) | .path'")]
 pub struct DrillArgs {
     /// The chain to drill (default: the profile's default)
     #[arg(value_name = "CHAIN")]
@@ -279,6 +280,9 @@ pub struct DrillArgs {
         default_value = "Reply with the single word OK."
     )]
     pub prompt: String,
+    /// Print a JSON array, one object per path, instead of the table
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -252,3 +252,30 @@ impl PlanJson {
         }
     }
 }
+
+/// One path of `route drill --json`: its members were tried in order, all
+/// but the last made to fail inside route (nothing was sent to them).
+#[derive(Debug, Serialize)]
+pub struct DrillPathJson {
+    /// The path's members, in order; the last is the one that must answer.
+    pub path: Vec<String>,
+    pub answered: bool,
+    /// The member that answered (the path's last); `null` when none did.
+    pub model: Option<String>,
+    pub provider: Option<String>,
+    pub provider_model: Option<String>,
+    /// What the provider says it ran.
+    pub served_model: Option<String>,
+    /// The time of the requests really sent on this path.
+    pub latency_ms: u64,
+    /// What this path's requests cost (0 when nothing was billed, as after an
+    /// HTTP error); `null` when some billed request's price is unknown.
+    pub cost_usd: Option<f64>,
+    /// The cost is from route's own token count (the provider reported less).
+    #[serde(skip_serializing_if = "is_false")]
+    pub estimated: bool,
+    /// Why the path did not answer; `null` when it did.
+    pub error_kind: Option<ErrorKind>,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+}

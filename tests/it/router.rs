@@ -611,6 +611,72 @@ fn drill_reports_a_broken_path_and_exits_1() {
         "{}",
         run.stdout
     );
+    // stderr names each path that did not answer, one line each.
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("did not answer"))
+        .collect();
+    assert_eq!(
+        lines,
+        ["error: path a ✗ → b did not answer (server, HTTP 500)"],
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn drill_json_is_one_object_per_path() {
+    let a = MockServer::start(answer("from a"));
+    let b = MockServer::start(Script::always(Reply::status(500)));
+    let c = MockServer::start(answer("from c"));
+    let mut env = setup("retries = 0", &[&a, &b, &c]);
+    env.edit_profile(|text| text + "[chains.main]\nmodels = [\"a\", \"b\", \"c\"]\n");
+    let run = env.run(&["drill", "main", "--json"]);
+    run.expect_code(1);
+    let j = run.json();
+    let paths = j.as_array().unwrap_or_else(|| panic!("not an array: {j}"));
+    assert_eq!(paths.len(), 3, "{j}");
+    let members: Vec<Vec<&str>> = paths
+        .iter()
+        .map(|p| {
+            p["path"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(members, [vec!["a"], vec!["a", "b"], vec!["a", "b", "c"]]);
+    let answered: Vec<bool> = paths
+        .iter()
+        .map(|p| p["answered"].as_bool().unwrap())
+        .collect();
+    assert_eq!(answered, [true, false, true]);
+    assert_eq!(paths[0]["model"], "a");
+    assert_eq!(paths[0]["provider"], "a");
+    assert_eq!(paths[0]["provider_model"], "gpt-4o-mini");
+    assert!(paths[0]["error"].is_null(), "{j}");
+    assert!(paths[0]["cost_usd"].as_f64().unwrap() > 0.0, "{j}");
+    assert!(paths[0]["latency_ms"].is_u64(), "{j}");
+    assert!(paths[1]["model"].is_null(), "{j}");
+    assert_eq!(paths[1]["error_kind"], "server");
+    assert_eq!(paths[1]["http_status"], 500);
+    assert!(paths[1]["error"].is_string(), "{j}");
+    assert_eq!(paths[1]["cost_usd"], 0.0, "nothing was billed: {j}");
+    assert_eq!(paths[2]["model"], "c");
+    // Forced failures still send nothing.
+    assert_eq!(
+        (a.request_count(), b.request_count(), c.request_count()),
+        (1, 1, 1)
+    );
+    assert!(
+        run.stderr
+            .contains("error: path a ✗ → b did not answer (server, HTTP 500)"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[cfg(unix)]
