@@ -253,7 +253,7 @@ _route() {
             return 0
             ;;
         route__subcmd__cost__subcmd__estimate)
-            opts="-m -h -V --model --max-tokens --profile --help --version"
+            opts="-m -h -V --model --max-tokens --json --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -108,6 +108,7 @@ set edit:completion:arg-completer[route] = {|@words|
             cand --model 'A model to price (repeatable; default: the profile''s default)'
             cand --max-tokens 'The output allowance to price (default: each model''s max output)'
             cand --profile 'The profile to use (default: <config dir>/route/profile.toml)'
+            cand --json 'Print a JSON array, one object per model, instead of the table'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

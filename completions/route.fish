@@ -91,6 +91,7 @@ complete -c route -n "__fish_route_using_subcommand cost; and not __fish_seen_su
 complete -c route -n "__fish_route_using_subcommand cost; and __fish_seen_subcommand_from estimate" -s m -l model -d 'A model to price (repeatable; default: the profile\'s default)' -r
 complete -c route -n "__fish_route_using_subcommand cost; and __fish_seen_subcommand_from estimate" -l max-tokens -d 'The output allowance to price (default: each model\'s max output)' -r
 complete -c route -n "__fish_route_using_subcommand cost; and __fish_seen_subcommand_from estimate" -l profile -d 'The profile to use (default: <config dir>/route/profile.toml)' -r -F
+complete -c route -n "__fish_route_using_subcommand cost; and __fish_seen_subcommand_from estimate" -l json -d 'Print a JSON array, one object per model, instead of the table'
 complete -c route -n "__fish_route_using_subcommand cost; and __fish_seen_subcommand_from estimate" -s h -l help -d 'Print help'
 complete -c route -n "__fish_route_using_subcommand cost; and __fish_seen_subcommand_from estimate" -s V -l version -d 'Print version'
 complete -c route -n "__fish_route_using_subcommand drill" -l prompt -d 'The prompt sent on each path' -r

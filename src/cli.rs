@@ -251,7 +251,8 @@ pub enum CostCommand {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   route cost estimate -m sonnet -m gpt \"$(cat prompt.txt)\"
-  git diff | route cost estimate -m main --max-tokens 500")]
+  git diff | route cost estimate -m main --max-tokens 500
+  route cost estimate --json -m main \"hi\" | jq '.[].cost_usd'")]
 pub struct EstimateArgs {
     /// The prompt; stdin, when piped, comes first
     #[arg(value_name = "PROMPT")]
@@ -262,6 +263,9 @@ pub struct EstimateArgs {
     /// The output allowance to price (default: each model's max output)
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = positive)]
     pub max_tokens: Option<u64>,
+    /// Print a JSON array, one object per model, instead of the table
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ use crate::cli::EstimateArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::money::Usd;
+use crate::output::json::{self, EstimateJson};
 use crate::output::table;
 use crate::pipeline::facts;
 use crate::profile::reference;
@@ -29,6 +30,72 @@ pub fn estimate(args: &EstimateArgs, ctx: &Context) -> Result<ExitStatus, Error>
     )?;
     let catalog = ctx.catalog();
 
+    let rows: Vec<Row> = targets
+        .iter()
+        .map(|target| {
+            let (count, method) =
+                tokens::count_request(target.provider.kind.as_str(), &target.model, None, &prompt);
+            let (f, _) = facts(target, &catalog);
+            let output = args.max_tokens.or(f.max_output_tokens);
+            let input_cost = f.cost(&Usage {
+                input_tokens: count,
+                ..Usage::default()
+            });
+            // No worst case without an output allowance to price.
+            let worst = output.and_then(|output| {
+                f.cost(&Usage {
+                    input_tokens: count,
+                    output_tokens: output,
+                    ..Usage::default()
+                })
+            });
+            Row {
+                method,
+                input_cost,
+                worst,
+                json: EstimateJson {
+                    alias: target.label.clone(),
+                    provider: target.provider.name.clone(),
+                    provider_model: target.model.clone(),
+                    input_tokens: count,
+                    counted: match method {
+                        Method::Exact(_) => "exact",
+                        Method::Approximate => "approximate",
+                    },
+                    tokenizer: match method {
+                        Method::Exact(name) => Some(name),
+                        Method::Approximate => None,
+                    },
+                    context_window: f.context_window,
+                    fits: f.context_window.map(|w| count <= w),
+                    cost_usd: input_cost.map(Usd::to_dollars),
+                    max_tokens: output,
+                    worst_case_usd: worst.map(Usd::to_dollars),
+                },
+            }
+        })
+        .collect();
+    if args.json {
+        let all: Vec<&EstimateJson> = rows.iter().map(|r| &r.json).collect();
+        ctx.printer.out(&json::pretty(&all)?)?;
+        return Ok(ExitStatus::Success);
+    }
+    ctx.printer.out(&render_table(&rows, ctx))?;
+    if rows.iter().any(|r| r.method == Method::Approximate) {
+        ctx.printer.note("~ estimated at four bytes a token (the provider's tokenizer is not public); ? = price unknown");
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// One model's estimate: the exact figures, and the JSON made of them.
+struct Row {
+    method: Method,
+    input_cost: Option<Usd>,
+    worst: Option<Usd>,
+    json: EstimateJson,
+}
+
+fn render_table(rows: &[Row], ctx: &Context) -> String {
     let mut t = table::new(ctx.printer.stdout_tty, ctx.printer.width(ctx.env));
     t.set_header([
         "model",
@@ -38,44 +105,25 @@ pub fn estimate(args: &EstimateArgs, ctx: &Context) -> Result<ExitStatus, Error>
         "max output",
         "worst case",
     ]);
-    let mut approximate = false;
-    for target in &targets {
-        let (count, method) =
-            tokens::count_request(target.provider.kind.as_str(), &target.model, None, &prompt);
-        approximate |= method == Method::Approximate;
-        let (f, _) = facts(target, &catalog);
-        let output = args.max_tokens.or(f.max_output_tokens);
-        let input_cost = f.cost(&Usage {
-            input_tokens: count,
-            ..Usage::default()
-        });
-        let worst = f.cost(&Usage {
-            input_tokens: count,
-            output_tokens: output.unwrap_or(0),
-            ..Usage::default()
-        });
-        let tokens = match method {
-            Method::Exact(name) => format!("{count} ({name})"),
-            Method::Approximate => format!("~{count}"),
+    let show = |c: Option<Usd>| c.map_or_else(|| "?".to_owned(), |c| c.to_string());
+    for row in rows {
+        let j = &row.json;
+        let tokens = match row.method {
+            Method::Exact(name) => format!("{} ({name})", j.input_tokens),
+            Method::Approximate => format!("~{}", j.input_tokens),
         };
-        let show = |c: Option<Usd>| c.map_or_else(|| "?".to_owned(), |c| c.to_string());
-        let fits = f.context_window.is_none_or(|w| count <= w);
         t.add_row([
-            target.label.clone(),
-            format!("{}/{}", target.provider.name, target.model),
-            if fits {
-                tokens
-            } else {
-                format!("{tokens} > window {}", f.context_window.unwrap_or(0))
+            j.alias.clone(),
+            format!("{}/{}", j.provider, j.provider_model),
+            match (j.fits, j.context_window) {
+                (Some(false), Some(w)) => format!("{tokens} > window {w}"),
+                _ => tokens,
             },
-            show(input_cost),
-            output.map_or_else(|| "?".to_owned(), |o| o.to_string()),
-            show(worst),
+            show(row.input_cost),
+            j.max_tokens
+                .map_or_else(|| "?".to_owned(), |o| o.to_string()),
+            show(row.worst),
         ]);
     }
-    ctx.printer.out(&format!("{t}\n"))?;
-    if approximate {
-        ctx.printer.note("~ estimated at four bytes a token (the provider's tokenizer is not public); ? = price unknown");
-    }
-    Ok(ExitStatus::Success)
+    format!("{t}\n")
 }

@@ -279,3 +279,29 @@ pub struct DrillPathJson {
     pub http_status: Option<u16>,
     pub error: Option<String>,
 }
+
+/// One model of `route cost estimate --json`: what the prompt would cost
+/// there, counted before anything is sent.
+#[derive(Debug, Serialize)]
+pub struct EstimateJson {
+    /// The alias, or `provider/model`.
+    pub alias: String,
+    pub provider: String,
+    pub provider_model: String,
+    pub input_tokens: u64,
+    /// `exact` (the model's own tokenizer) or `approximate` (four bytes a token).
+    pub counted: &'static str,
+    /// The tokenizer, when counted exactly.
+    pub tokenizer: Option<&'static str>,
+    pub context_window: Option<u64>,
+    /// The prompt fits the context window; `null` when the window is unknown.
+    pub fits: Option<bool>,
+    /// What sending the prompt costs (its input tokens); `null` when the
+    /// price is unknown.
+    pub cost_usd: Option<f64>,
+    /// The output allowance priced: `--max-tokens`, else the model's largest output.
+    pub max_tokens: Option<u64>,
+    /// The input plus the whole output allowance; `null` when the price (or
+    /// the output allowance) is unknown.
+    pub worst_case_usd: Option<f64>,
+}

@@ -287,6 +287,71 @@ fn estimate_prices_a_prompt_without_sending_it() {
     assert_eq!(server.request_count(), 0);
 }
 
+#[test]
+fn estimate_json_is_one_object_per_model() {
+    let server = MockServer::start(Script::default());
+    let env = setup(&server, "");
+    let run = env.run(&[
+        "cost",
+        "estimate",
+        "--json",
+        "--max-tokens",
+        "10",
+        "-m",
+        "m",
+        "-m",
+        "priced",
+        "-m",
+        "mock/no-such-model-in-any-catalog",
+        "hello world",
+    ]);
+    run.expect_code(0);
+    let j = run.json();
+    let rows = j.as_array().unwrap_or_else(|| panic!("not an array: {j}"));
+    let aliases: Vec<&str> = rows.iter().map(|r| r["alias"].as_str().unwrap()).collect();
+    assert_eq!(
+        aliases,
+        ["m", "priced", "mock/no-such-model-in-any-catalog"],
+        "{j}"
+    );
+    let m = &rows[0];
+    assert_eq!(m["provider"], "mock");
+    assert_eq!(m["provider_model"], "gpt-4o-mini");
+    assert_eq!(m["counted"], "exact", "{m}");
+    assert_eq!(m["tokenizer"], "o200k_base", "{m}");
+    assert_eq!(m["fits"], true, "{m}");
+    assert_eq!(m["max_tokens"], 10);
+    let tokens = m["input_tokens"].as_u64().unwrap();
+    assert!(tokens > 0, "{m}");
+    // gpt-4o-mini: $0.15 per 1M input tokens, $0.60 per 1M output tokens.
+    #[allow(clippy::cast_precision_loss)]
+    let input = tokens as f64 * 0.15 / 1e6;
+    assert!(
+        (m["cost_usd"].as_f64().unwrap() - input).abs() < 1e-12,
+        "{m}"
+    );
+    let worst = m["worst_case_usd"].as_f64().unwrap();
+    assert!((worst - (input + 10.0 * 0.60 / 1e6)).abs() < 1e-12, "{m}");
+    // A model whose tokenizer is not public: approximated, window unknown.
+    let priced = &rows[1];
+    assert_eq!(priced["counted"], "approximate", "{priced}");
+    assert!(priced["tokenizer"].is_null(), "{priced}");
+    assert!(priced["fits"].is_null(), "{priced}");
+    assert!(priced["cost_usd"].as_f64().unwrap() > 0.0, "{priced}");
+    let unknown = &rows[2];
+    assert!(unknown["cost_usd"].is_null(), "{unknown}");
+    assert!(unknown["worst_case_usd"].is_null(), "{unknown}");
+    assert_eq!(server.request_count(), 0);
+
+    // No output allowance to price: no worst case, rather than the input's cost.
+    let run = env.run(&["cost", "estimate", "--json", "-m", "priced", "hello world"]);
+    run.expect_code(0);
+    let priced = &run.json()[0];
+    assert!(priced["max_tokens"].is_null(), "{priced}");
+    assert!(priced["worst_case_usd"].is_null(), "{priced}");
+    assert!(priced["cost_usd"].as_f64().unwrap() > 0.0, "{priced}");
+}
+
 /// `outcome`, `input_tokens`, `output_tokens`, `cost`, `estimated`
 type PricedRow = (String, Option<i64>, Option<i64>, Option<i64>, bool);
 
