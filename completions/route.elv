@@ -68,7 +68,7 @@ set edit:completion:arg-completer[route] = {|@words|
             cand --timeout 'Overrides every timeout of the profile for this request (e.g. 30s)'
             cand -m 'A model to ask (repeatable); a chain stands for its members'
             cand --model 'A model to ask (repeatable); a chain stands for its members'
-            cand --format 'Output format (default: table)'
+            cand --format 'Output format (default: table); markdown is the same side-by-side table, answers whole'
             cand --repeat 'Ask each model N times and report median and p95 latency'
             cand --concurrency 'Most requests in flight at once (default: all)'
             cand --tag 'A tag recorded in the ledger'

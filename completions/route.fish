@@ -56,7 +56,7 @@ complete -c route -n "__fish_route_using_subcommand compare" -s t -l temperature
 complete -c route -n "__fish_route_using_subcommand compare" -s o -l option -d 'A provider parameter, passed through (value parsed as JSON when it can be)' -r
 complete -c route -n "__fish_route_using_subcommand compare" -l timeout -d 'Overrides every timeout of the profile for this request (e.g. 30s)' -r
 complete -c route -n "__fish_route_using_subcommand compare" -s m -l model -d 'A model to ask (repeatable); a chain stands for its members' -r
-complete -c route -n "__fish_route_using_subcommand compare" -l format -d 'Output format (default: table)' -r -f -a "table\t''
+complete -c route -n "__fish_route_using_subcommand compare" -l format -d 'Output format (default: table); markdown is the same side-by-side table, answers whole' -r -f -a "table\t''
 json\t''
 markdown\t''"
 complete -c route -n "__fish_route_using_subcommand compare" -l repeat -d 'Ask each model N times and report median and p95 latency' -r

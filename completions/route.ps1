@@ -73,7 +73,7 @@ Register-ArgumentCompleter -Native -CommandName 'route' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Overrides every timeout of the profile for this request (e.g. 30s)')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'A model to ask (repeatable); a chain stands for its members')
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'A model to ask (repeatable); a chain stands for its members')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (default: table)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (default: table); markdown is the same side-by-side table, answers whole')
             [CompletionResult]::new('--repeat', '--repeat', [CompletionResultType]::ParameterName, 'Ask each model N times and report median and p95 latency')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Most requests in flight at once (default: all)')
             [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'A tag recorded in the ledger')

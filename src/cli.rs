@@ -134,6 +134,7 @@ pub enum CompareFormat {
 #[command(after_help = "Examples:
   route compare -m sonnet -m gpt -m flash \"Name three sorting algorithms\"
   route compare -m main --format json \"hi\" | jq '.[].cost_usd'
+  route compare -m sonnet -m gpt --format markdown \"Review this plan\" > compare.md
   route compare -m gpt -m flash --repeat 5 \"Say OK\"")]
 pub struct CompareArgs {
     #[command(flatten)]
@@ -141,7 +142,7 @@ pub struct CompareArgs {
     /// A model to ask (repeatable); a chain stands for its members
     #[arg(short, long = "model", value_name = "REF", required = true)]
     pub models: Vec<String>,
-    /// Output format (default: table)
+    /// Output format (default: table); markdown is the same side-by-side table, answers whole
     #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
     pub format: CompareFormat,
     /// Ask each model N times and report median and p95 latency

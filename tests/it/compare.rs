@@ -482,18 +482,78 @@ fn long_answers_are_trimmed_in_the_table_and_whole_in_markdown() {
     assert_eq!(answer.matches("dull model").count(), 60, "{}", run.stdout);
     assert!(!run.stdout.contains("trimmed"), "{}", run.stdout);
 
+    // Markdown: the same side-by-side table, a column per model, answers whole.
     let run = env.run(&[
         "compare", "-m", "a", "-m", "b", "--format", "markdown", "hi",
     ]);
     run.expect_code(0);
-    assert_eq!(run.stdout.matches("dull model").count(), 60);
-    assert!(
-        run.stdout.contains("## a (a/gpt-4o-mini)"),
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "| | a (a/gpt-4o-mini) | b (b/gpt-4o-mini) |",
+            "|---|---|---|"
+        ],
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("| run | status |"), "{}", run.stdout);
+    let names: Vec<&str> = lines[2..]
+        .iter()
+        .map(|l| l.split(" | ").next().unwrap().trim_start_matches("| "))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "answer",
+            "status",
+            "first token",
+            "total time",
+            "tokens in/out",
+            "cost"
+        ],
+        "{}",
+        run.stdout
+    );
+    for line in &lines {
+        assert_eq!(line.matches('|').count(), 4, "three cells: {line}");
+    }
+    let answer = lines[2];
+    assert_eq!(answer.matches("dull model").count(), 60, "{}", run.stdout);
+    assert!(answer.ends_with(" | Short. |"), "{answer}");
+    assert!(lines[3].starts_with("| status | ok | ok |"), "{}", lines[3]);
     assert!(!run.stdout.contains("trimmed"));
+}
+
+#[test]
+fn markdown_cells_escape_pipes_and_break_lines_with_br() {
+    let mut env = TestEnv::new();
+    let _servers = servers(
+        &mut env,
+        vec![
+            Reply::text("left | right\nnext line"),
+            Reply::Cut { chunks: 3 },
+        ],
+        "gpt-4o-mini",
+    );
+    let run = env.run(&[
+        "compare", "-m", "a", "-m", "b", "--format", "markdown", "hi",
+    ]);
+    run.expect_code(0);
+    let answer = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("| answer |"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(
+        answer.starts_with("| answer | left \\| right<br>next line | "),
+        "{answer}"
+    );
+    // What the cut model sent, then the mark on a line of its own.
+    assert!(
+        answer.ends_with("<br>[incomplete: the answer broke off here] |"),
+        "{answer}"
+    );
+    assert_eq!(run.stdout.lines().count(), 8, "{}", run.stdout);
 }
 
 #[test]

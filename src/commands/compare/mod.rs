@@ -11,7 +11,7 @@
 //!
 //! This file runs the comparison; `figures` turns the runs into the figures
 //! shown (medians, p95, mean cost, the fastest and the cheapest), and `render`
-//! draws them as a table, blocks, JSON or markdown.
+//! draws them as a table (on a terminal or in Markdown), blocks or JSON.
 
 mod figures;
 mod render;
@@ -232,11 +232,11 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     live.clear();
 
     let width = printer.width(ctx.env);
+    let views: Vec<Runs<'_>> = results.iter().map(ModelResult::view).collect();
     let text = match args.format {
         CompareFormat::Json => json(&members, &results)?,
-        CompareFormat::Markdown => markdown(&members, &results, args.repeat),
+        CompareFormat::Markdown => markdown(&members, &figures_of(&views, args.repeat)),
         CompareFormat::Table => {
-            let views: Vec<Runs<'_>> = results.iter().map(ModelResult::view).collect();
             let figures = figures_of(&views, args.repeat);
             let narrow = width / u16::try_from(members.len()).unwrap_or(u16::MAX) < MIN_COLUMN;
             if printer.stdout_tty && narrow {

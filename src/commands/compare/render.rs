@@ -1,10 +1,11 @@
-//! Drawing a comparison: one column per model, one block per model on narrow
-//! terminals, one `ask --json` object per run, or markdown sections.
+//! Drawing a comparison: one column per model (as a terminal table or in
+//! Markdown), one block per model on narrow terminals, or one `ask --json`
+//! object per run.
 
 use std::fmt::Write as _;
 
-use super::figures::{Figures, figures_of};
-use super::{ANSWER_LINES, Member, ModelResult, Runs, TRIMMED};
+use super::figures::Figures;
+use super::{ANSWER_LINES, Member, ModelResult, TRIMMED};
 use crate::error::Error;
 use crate::output::json::{AskJson, UsageJson};
 use crate::output::table;
@@ -149,45 +150,54 @@ pub(super) fn json(members: &[Member], results: &[ModelResult<'_>]) -> Result<St
     Ok(text)
 }
 
-/// A markdown section per model: the whole answer, then its figures.
-pub(super) fn markdown(members: &[Member], results: &[ModelResult<'_>], repeat: u32) -> String {
-    let views: Vec<Runs<'_>> = results.iter().map(ModelResult::view).collect();
-    let figures = figures_of(&views, repeat);
-    let mut out = String::from("# route compare\n\n");
-    for ((m, r), f) in members.iter().zip(results).zip(&figures) {
-        let _ = writeln!(out, "## {}\n", m.title());
-        match &f.answer {
-            Some(text) => {
-                let _ = writeln!(out, "{}\n", text.trim_end());
-            }
-            None => out.push_str("*(no answer)*\n\n"),
+/// The side-by-side table in Markdown: a column per model, the rows of the
+/// terminal's table. Answers are whole (never trimmed); in every cell `|` is
+/// escaped and a line break is `<br>`, so that each row stays one line.
+pub(super) fn markdown(members: &[Member], figures: &[Figures]) -> String {
+    let mut out = String::from("| |");
+    for m in members {
+        let _ = write!(out, " {} |", markdown_cell(&m.title()));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(members.len()));
+    out.push('\n');
+    let mut row = |name: &str, cells: &mut dyn Iterator<Item = String>| {
+        let _ = write!(out, "| {name} |");
+        for cell in cells {
+            let _ = write!(out, " {} |", markdown_cell(&cell));
         }
-        out.push_str("| run | status | first token | total time | tokens in/out | cost |\n");
-        out.push_str("|---|---|---|---|---|---|\n");
-        if repeat > 1 {
-            for (k, run) in r.runs.iter().enumerate() {
-                let one = Runs {
-                    runs: std::slice::from_ref(run),
-                    skipped: None,
-                };
-                row(&mut out, &(k + 1).to_string(), &figures_of(&[one], 1)[0]);
-            }
-        }
-        row(&mut out, if repeat > 1 { "all" } else { "1" }, f);
         out.push('\n');
+    };
+    row("answer", &mut figures.iter().map(whole_answer));
+    for (i, name) in ROWS.iter().enumerate() {
+        row(
+            name,
+            &mut figures.iter().map(|f| figure_cells(f)[i].to_owned()),
+        );
     }
     out
 }
 
-fn row(out: &mut String, name: &str, f: &Figures) {
-    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-    let _ = writeln!(
-        out,
-        "| {name} | {} | {} | {} | {} | {} |",
-        cell(&f.status),
-        cell(&f.ttft),
-        cell(&f.total),
-        cell(&f.tokens),
-        cell(&f.cost)
-    );
+/// A Markdown table cell: `|` escaped, line breaks as `<br>`.
+fn markdown_cell(text: &str) -> String {
+    text.trim_end()
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .replace('|', "\\|")
+        .replace('\n', "<br>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::markdown_cell;
+
+    #[test]
+    fn a_markdown_cell_escapes_pipes_and_keeps_line_breaks_as_br() {
+        assert_eq!(markdown_cell("a | b"), "a \\| b");
+        assert_eq!(
+            markdown_cell("one\ntwo\r\nthree\n\n"),
+            "one<br>two<br>three"
+        );
+        assert_eq!(markdown_cell("x\n\ny"), "x<br><br>y");
+    }
 }
