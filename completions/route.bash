@@ -127,7 +127,7 @@ _route() {
             return 0
             ;;
         route__subcmd__compare)
-            opts="-s -t -o -m -h -V --system --max-tokens --temperature --option --timeout --model --format --repeat --concurrency --tag --no-log --profile --help --version"
+            opts="-s -t -o -m -h -V --system --max-tokens --temperature --option --timeout --model --format --json --repeat --concurrency --tag --no-log --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -219,7 +219,7 @@ _route() {
             return 0
             ;;
         route__subcmd__cost)
-            opts="-h -V --since --by --limit --format --profile --help --version estimate"
+            opts="-h -V --since --by --limit --format --json --profile --help --version estimate"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

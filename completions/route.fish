@@ -63,6 +63,7 @@ complete -c route -n "__fish_route_using_subcommand compare" -l repeat -d 'Ask e
 complete -c route -n "__fish_route_using_subcommand compare" -l concurrency -d 'Most requests in flight at once (default: all)' -r
 complete -c route -n "__fish_route_using_subcommand compare" -l tag -d 'A tag recorded in the ledger' -r
 complete -c route -n "__fish_route_using_subcommand compare" -l profile -d 'The profile to use (default: <config dir>/route/profile.toml)' -r -F
+complete -c route -n "__fish_route_using_subcommand compare" -l json -d 'Print one JSON array (the same as --format json)'
 complete -c route -n "__fish_route_using_subcommand compare" -l no-log -d 'Do not record these requests in the ledger'
 complete -c route -n "__fish_route_using_subcommand compare" -s h -l help -d 'Print help'
 complete -c route -n "__fish_route_using_subcommand compare" -s V -l version -d 'Print version'
@@ -81,10 +82,11 @@ alias\t''
 tag\t''
 day\t''"
 complete -c route -n "__fish_route_using_subcommand cost; and not __fish_seen_subcommand_from estimate" -l limit -d 'Most rows to show (newest first)' -r
-complete -c route -n "__fish_route_using_subcommand cost; and not __fish_seen_subcommand_from estimate" -l format -d 'Output format' -r -f -a "table\t''
+complete -c route -n "__fish_route_using_subcommand cost; and not __fish_seen_subcommand_from estimate" -l format -d 'Output format (default: table)' -r -f -a "table\t''
 json\t''
 csv\t''"
 complete -c route -n "__fish_route_using_subcommand cost; and not __fish_seen_subcommand_from estimate" -l profile -d 'The profile to use (default: <config dir>/route/profile.toml)' -r -F
+complete -c route -n "__fish_route_using_subcommand cost; and not __fish_seen_subcommand_from estimate" -l json -d 'Print JSON (the same as --format json)'
 complete -c route -n "__fish_route_using_subcommand cost; and not __fish_seen_subcommand_from estimate" -s h -l help -d 'Print help'
 complete -c route -n "__fish_route_using_subcommand cost; and not __fish_seen_subcommand_from estimate" -s V -l version -d 'Print version'
 complete -c route -n "__fish_route_using_subcommand cost; and not __fish_seen_subcommand_from estimate" -f -a "estimate" -d 'Count a prompt\'s tokens and show what it would cost on each model, sending nothing'

@@ -143,8 +143,11 @@ pub struct CompareArgs {
     #[arg(short, long = "model", value_name = "REF", required = true)]
     pub models: Vec<String>,
     /// Output format (default: table); markdown is the same side-by-side table, answers whole
-    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
-    pub format: CompareFormat,
+    #[arg(long, value_enum)]
+    pub format: Option<CompareFormat>,
+    /// Print one JSON array (the same as --format json)
+    #[arg(long)]
+    pub json: bool,
     /// Ask each model N times and report median and p95 latency
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
@@ -224,6 +227,7 @@ pub enum CostFormat {
   route cost
   route cost --since 24h --by model
   route cost --since 2026-11-01 --by day --format csv
+  route cost --json --since 7d | jq 'map(.cost_usd // 0) | add'
   route cost estimate -m sonnet -m gpt \"$(cat prompt.txt)\""
 )]
 pub struct CostArgs {
@@ -238,9 +242,12 @@ pub struct CostArgs {
     /// Most rows to show (newest first)
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = positive_usize)]
     pub limit: Option<usize>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = CostFormat::Table)]
-    pub format: CostFormat,
+    /// Output format (default: table)
+    #[arg(long, value_enum)]
+    pub format: Option<CostFormat>,
+    /// Print JSON (the same as --format json)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -40,6 +40,31 @@ pub fn dispatch(cli: Cli, ctx: &Context) -> Result<ExitStatus, Error> {
     }
 }
 
+/// The output format that `--format` and `--json` (short for `--format
+/// json`) ask for: `default` when neither is given. Both may be given only
+/// when they agree; otherwise it is a usage error naming the two flags.
+pub fn output_format<F: clap::ValueEnum + PartialEq + Copy>(
+    format: Option<F>,
+    json: bool,
+    json_format: F,
+    default: F,
+) -> Result<F, Error> {
+    match (format, json) {
+        (Some(f), true) if f != json_format => {
+            let name = f
+                .to_possible_value()
+                .map_or_else(String::new, |v| v.get_name().to_owned());
+            Err(Error::usage_hint(
+                format!("--json and --format {name} ask for different formats"),
+                Some("--json is short for --format json: give one of them".into()),
+            ))
+        }
+        (Some(f), _) => Ok(f),
+        (None, true) => Ok(json_format),
+        (None, false) => Ok(default),
+    }
+}
+
 /// The prompt: stdin (when it is not a terminal) first, then a blank line,
 /// then the words. No prompt at all is an error, with `examples` (of the
 /// command at hand) as its hint.

@@ -200,6 +200,48 @@ fn json_is_one_array_of_ask_objects_in_model_order() {
 }
 
 #[test]
+fn json_flag_is_short_for_format_json_and_a_different_format_is_exit_2() {
+    let mut env = TestEnv::new();
+    let servers = servers(
+        &mut env,
+        vec![Reply::text("A"), Reply::text("B")],
+        "gpt-4o-mini",
+    );
+    for args in [
+        &["compare", "-m", "a", "-m", "b", "--json", "hi"][..],
+        &[
+            "compare", "-m", "a", "-m", "b", "--json", "--format", "json", "hi",
+        ][..],
+    ] {
+        let run = env.run(args);
+        run.expect_code(0);
+        let j = run.json();
+        let models: Vec<&str> = j
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["model"].as_str().unwrap())
+            .collect();
+        assert_eq!(models, ["a", "b"], "{args:?}: {j}");
+        assert_eq!(j[0]["text"], "A");
+    }
+    let sent = servers[0].request_count();
+    for format in ["table", "markdown"] {
+        let run = env.run(&[
+            "compare", "-m", "a", "-m", "b", "--json", "--format", format, "hi",
+        ]);
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("--json") && run.stderr.contains(&format!("--format {format}")),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+    assert_eq!(servers[0].request_count(), sent, "nothing more was sent");
+}
+
+#[test]
 fn repeat_sends_n_requests_per_model_and_reports_median_and_p95() {
     let mut env = TestEnv::new();
     let servers = servers(

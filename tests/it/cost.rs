@@ -273,6 +273,38 @@ fn eight_processes_writing_at_once_lose_no_row() {
 }
 
 #[test]
+fn json_flag_is_short_for_format_json_and_a_different_format_is_exit_2() {
+    let server = MockServer::start(usage(100, 20));
+    let env = setup(&server, "");
+    env.run(&["ask", "-m", "priced", "hi"]).expect_code(0);
+    let formatted = env.run(&["cost", "--format", "json"]);
+    formatted.expect_code(0);
+    let expected = formatted.json();
+    assert_eq!(expected.as_array().map(Vec::len), Some(1), "{expected}");
+    for args in [
+        &["cost", "--json"][..],
+        &["cost", "--json", "--format", "json"][..],
+    ] {
+        let run = env.run(args);
+        run.expect_code(0);
+        assert_eq!(run.json(), expected, "{args:?}");
+    }
+    let by = env.run(&["cost", "--json", "--by", "model"]);
+    by.expect_code(0);
+    assert_eq!(by.json()[0]["key"], "mock/custom", "{}", by.stdout);
+    for format in ["table", "csv"] {
+        let run = env.run(&["cost", "--json", "--format", format]);
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("--json") && run.stderr.contains(&format!("--format {format}")),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+}
+
+#[test]
 fn estimate_prices_a_prompt_without_sending_it() {
     let server = MockServer::start(Script::default());
     let env = setup(&server, "");

@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::stream::{self, StreamExt};
 
-use super::{Context, params, read_prompt};
+use super::{Context, output_format, params, read_prompt};
 use crate::cli::{CompareArgs, CompareFormat};
 use crate::error::Error;
 use crate::exit::ExitStatus;
@@ -121,6 +121,12 @@ struct Shared<'a> {
 }
 
 pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
+    let format = output_format(
+        args.format,
+        args.json,
+        CompareFormat::Json,
+        CompareFormat::Table,
+    )?;
     let printer = ctx.printer;
     let session = Session::open(ctx)?;
     let params = params(&args.prompt)?;
@@ -233,7 +239,7 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
 
     let width = printer.width(ctx.env);
     let views: Vec<Runs<'_>> = results.iter().map(ModelResult::view).collect();
-    let text = match args.format {
+    let text = match format {
         CompareFormat::Json => json(&members, &results)?,
         CompareFormat::Markdown => markdown(&members, &figures_of(&views, args.repeat)),
         CompareFormat::Table => {

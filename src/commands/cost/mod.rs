@@ -19,7 +19,7 @@ mod table;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::Context;
+use super::{Context, output_format};
 use crate::cli::{CostArgs, CostBy, CostFormat};
 use crate::error::Error;
 use crate::exit::ExitStatus;
@@ -95,9 +95,10 @@ struct Output {
 fn produce(args: &CostArgs, ctx: &CostContext, now: SystemTime) -> Result<Output, Error> {
     // Validate every argument before touching the ledger, so a typo is exit 2
     // even when nothing is recorded yet.
+    let format = output_format(args.format, args.json, CostFormat::Json, CostFormat::Table)?;
     let since = args.since.as_deref().map(Since::parse).transpose()?;
     let by = args.by.map(group_by);
-    let table = args.format == CostFormat::Table;
+    let table = format == CostFormat::Table;
     let limit = match (args.limit, by) {
         (Some(n), _) => Some(n),
         (None, None) if table => Some(DEFAULT_TABLE_ROWS),
@@ -122,7 +123,7 @@ fn produce(args: &CostArgs, ctx: &CostContext, now: SystemTime) -> Result<Output
     };
 
     let mut out = Output {
-        stdout: match args.format {
+        stdout: match format {
             CostFormat::Table => render_table(&data, by, ctx),
             CostFormat::Json => render_json(&data, by)?,
             CostFormat::Csv => render_csv(&data, by),
@@ -304,7 +305,8 @@ mod tests {
             since: None,
             by,
             limit: None,
-            format,
+            format: Some(format),
+            json: false,
         }
     }
 
