@@ -199,10 +199,12 @@ fn commands(new_profile: &Path) -> Vec<Vec<String>> {
         own(&["ask", "-v", "--no-stream", "--json", "hi"]),
         own(&["ask", "-v", "-m", "d", "hi"]),
         own(&["ask", "--dry-run", "-v", "hi"]),
+        own(&["ask", "--dry-run", "--json", "hi"]),
         own(&[
             "compare", "-m", "a", "-m", "b", "-m", "c", "-m", "d", "--format", "json", "hi",
         ]),
         own(&["compare", "-m", "main", "hi"]),
+        own(&["compare", "-m", "main", "--format", "markdown", "hi"]),
         own(&["models"]),
         own(&["models", "--json"]),
         own(&["models", "--check"]),
@@ -211,7 +213,9 @@ fn commands(new_profile: &Path) -> Vec<Vec<String>> {
         own(&["cost", "--format", "csv"]),
         own(&["cost", "--by", "model"]),
         own(&["cost", "estimate", "-m", "main", "hi"]),
+        own(&["cost", "estimate", "--json", "-m", "main", "hi"]),
         own(&["drill", "main"]),
+        own(&["drill", "main", "--json"]),
         own(&["init", "--check"]),
         vec![
             "--profile".into(),
