@@ -36,7 +36,12 @@ pub fn estimate(args: &EstimateArgs, ctx: &Context) -> Result<ExitStatus, Error>
             let (count, method) =
                 tokens::count_request(target.provider.kind.as_str(), &target.model, None, &prompt);
             let (f, _) = facts(target, &catalog);
-            let output = args.max_tokens.or(f.max_output_tokens);
+            // The allowance a budget would check: --max-tokens, else the
+            // profile's max_tokens, else the model's largest output.
+            let output = args
+                .max_tokens
+                .or(target.overrides.params.max_tokens)
+                .or(f.max_output_tokens);
             let input_cost = f.cost(&Usage {
                 input_tokens: count,
                 ..Usage::default()

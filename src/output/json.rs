@@ -193,6 +193,18 @@ pub struct PlannedJson {
     /// The estimated input plus the whole output allowance; `null` when the
     /// price (or the output allowance) is unknown.
     pub worst_case_usd: Option<f64>,
+    /// Set when `max_tokens` was lowered to fit a budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lowered: Option<LoweredJson>,
+}
+
+/// `max_tokens` lowered to fit a budget: from what, for which cap.
+#[derive(Debug, Serialize)]
+pub struct LoweredJson {
+    pub from_max_tokens: u64,
+    /// `per-request`, `daily` or `monthly`.
+    pub budget: &'static str,
+    pub left_usd: f64,
 }
 
 /// A model the plan leaves out.
@@ -219,6 +231,11 @@ impl PlannedJson {
             context_window: p.candidate.facts.context_window,
             max_tokens: p.max_tokens,
             worst_case_usd: p.worst_case.map(crate::money::Usd::to_dollars),
+            lowered: p.lowered.as_ref().map(|l| LoweredJson {
+                from_max_tokens: l.from,
+                budget: l.cap,
+                left_usd: l.left.to_dollars(),
+            }),
         }
     }
 }

@@ -486,6 +486,17 @@ fn the_output_allowance_is_lowered_to_fit_a_per_request_cap() {
         "{}",
         dry.stdout
     );
+    let json = env
+        .run(&["ask", "--dry-run", "--json", "-m", "big", "hi"])
+        .json();
+    let planned = &json["models"][0];
+    assert_eq!(planned["max_tokens"], sent);
+    assert_eq!(planned["lowered"]["from_max_tokens"], 64000);
+    assert_eq!(planned["lowered"]["budget"], "per-request");
+    assert!(
+        planned["worst_case_usd"].as_f64().unwrap() <= 0.01,
+        "{json}"
+    );
 }
 
 #[test]
