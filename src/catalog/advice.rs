@@ -60,6 +60,35 @@ pub fn pin(kind: ProviderKind, model: &str) -> Pin {
     if pinned { Pin::Pinned } else { Pin::Floating }
 }
 
+/// [`pin`], with what the catalog knows. An id that looks floating but carries
+/// a version number, that the catalog lists, and of which it lists no dated
+/// snapshot is the provider's only name for that model version (Anthropic's
+/// `claude-sonnet-4-6`, Google's stable `gemini-2.5-flash`): there is nothing
+/// to pin it to, so it counts as pinned and is not warned about. `-latest`,
+/// `-preview` and `-exp` ids stay floating.
+pub fn pin_in(catalog: &Catalog, kind: ProviderKind, provider: &str, model: &str) -> Pin {
+    let pinned = pin(kind, model);
+    if pinned != Pin::Floating {
+        return pinned;
+    }
+    let id = model.rsplit('/').next().unwrap_or(model);
+    let moving = ["latest", "preview", "exp"]
+        .iter()
+        .any(|m| id.split(['-', '@']).any(|w| w == *m));
+    let versioned = id.bytes().any(|b| b.is_ascii_digit());
+    if versioned
+        && !moving
+        && catalog.lookup(kind.as_str(), provider, model).is_some()
+        && catalog
+            .snapshots_of(kind.as_str(), provider, model)
+            .is_empty()
+    {
+        Pin::Pinned
+    } else {
+        Pin::Floating
+    }
+}
+
 /// The newest dated snapshot of a floating id that the catalog knows, e.g.
 /// `gpt-4o-2024-11-20` for `gpt-4o`.
 pub fn newest_snapshot(
@@ -277,7 +306,7 @@ pub fn advice(catalog: &Catalog, m: &ModelToCheck<'_>, now: SystemTime) -> Vec<P
     let mut out = Vec::new();
     let mut push = |topic, message, hint| out.push(Problem::warning(topic, message, hint));
     let info = catalog.lookup(kind.as_str(), provider, model);
-    if pin(kind, model) == Pin::Floating {
+    if pin_in(catalog, kind, provider, model) == Pin::Floating {
         let hint = match newest_snapshot(catalog, kind, provider, model) {
             Some(s) => format!("pin the snapshot: model = \"{s}\""),
             None => "pin a dated snapshot when the provider offers one (`route models --catalog` lists the catalog)".into(),
@@ -332,6 +361,26 @@ mod tests {
         assert_eq!(pin(o, "2024"), Pin::Floating);
         assert_eq!(pin(crate::provider::ollama::KIND, "llama3.2"), Pin::Local);
         assert_eq!(pin(crate::provider::azure::KIND, "my-gpt"), Pin::Deployment);
+    }
+
+    #[test]
+    fn a_versioned_id_with_no_snapshot_in_the_catalog_counts_as_pinned() {
+        let catalog = catalog::builtin();
+        let pin = |kind, provider, model| pin_in(&catalog, kind, provider, model);
+        let (a, g, o) = (
+            crate::provider::anthropic::KIND,
+            crate::provider::gemini::KIND,
+            crate::provider::openai::KIND,
+        );
+        assert_eq!(pin(a, "anthropic", "claude-sonnet-4-6"), Pin::Pinned);
+        assert_eq!(pin(g, "gemini", "gemini-2.5-flash"), Pin::Pinned);
+        // The catalog lists dated snapshots of these: they float.
+        assert_eq!(pin(o, "openai", "gpt-4o"), Pin::Floating);
+        assert_eq!(pin(a, "anthropic", "claude-opus-4-6"), Pin::Floating);
+        // Names that move by design, and names the catalog does not know.
+        assert_eq!(pin(g, "gemini", "gemini-3-flash-preview"), Pin::Floating);
+        assert_eq!(pin(a, "anthropic", "claude-sonnet-latest"), Pin::Floating);
+        assert_eq!(pin(o, "openai", "gpt-9-unknown"), Pin::Floating);
     }
 
     #[test]

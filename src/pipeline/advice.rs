@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 pub use crate::catalog::advice::{
-    ModelToCheck, Pin, advice, days_until, is_near, newest_snapshot, pin, retirement,
+    ModelToCheck, Pin, advice, days_until, is_near, newest_snapshot, pin, pin_in, retirement,
 };
 
 use crate::catalog::Catalog;

@@ -38,7 +38,7 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
             base_url: None,
             aliases: &[
                 ("gpt", "gpt-4.1-2025-04-14"),
-                ("gpt4o", "gpt-4o"),
+                ("gpt4o", "gpt-4o-2024-11-20"),
                 ("mini", "gpt-4.1-mini-2025-04-14"),
             ],
             listed: 0,
@@ -49,7 +49,7 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
             vars: &["OPENROUTER_API_KEY"],
             var_is_key: true,
             base_url: Some("https://openrouter.ai/api/v1"),
-            aliases: &[("openrouter", "openai/gpt-4o-mini")],
+            aliases: &[("openrouter", "openai/gpt-4o-mini-2024-07-18")],
             listed: 3,
             chain: 3,
         },

@@ -591,3 +591,37 @@ fn ask_warns_about_a_floating_id_once_a_day() {
     second.expect_code(0);
     assert!(!second.stderr.contains("floating id"), "{}", second.stderr);
 }
+
+#[test]
+fn the_default_profiles_pin_current_snapshots_and_raise_no_pin_warning() {
+    let mut env = TestEnv::new();
+    for key in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"] {
+        env.env(key, "k");
+    }
+    // The profile built from the environment.
+    let models = env.run(&["models"]);
+    models.expect_code(0);
+    assert!(
+        !models.stderr.contains("floating") && !models.stderr.contains("retired"),
+        "{}",
+        models.stderr
+    );
+    assert!(!models.stdout.contains("floating"), "{}", models.stdout);
+    // The profile `route init` writes, as `init --check` and `models` see it.
+    env.run(&["init"]).expect_code(0);
+    let check = env.run(&["init", "--check"]);
+    check.expect_code(0);
+    assert!(
+        check.stdout.is_empty() && check.stderr.contains("no problems found"),
+        "{}{}",
+        check.stdout,
+        check.stderr
+    );
+    let models = env.run(&["models"]);
+    assert!(
+        !models.stderr.contains("floating") && !models.stdout.contains("floating"),
+        "{}{}",
+        models.stdout,
+        models.stderr
+    );
+}

@@ -213,7 +213,7 @@ fn model_row(e: &Entry, catalog: &Catalog, h: &Health, now: SystemTime) -> Model
     let t = &e.target;
     let kind = t.provider.kind;
     let (f, deprecation) = facts(t, catalog);
-    let pin = advice::pin(kind, &t.model);
+    let pin = advice::pin_in(catalog, kind, &t.provider.name, &t.model);
     let retirement = advice::retirement(
         catalog,
         kind,
