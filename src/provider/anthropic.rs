@@ -59,7 +59,34 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     prefix_sent: str::trim_end,
     // Anthropic Messages API: `temperature` ranges from 0.0 to 1.0 (docs.anthropic.com, Messages API reference).
     temperature_max: Some(1.0),
+    model_continues: takes_prefill,
 });
+
+/// Whether the model takes a prefill (a last assistant message to continue).
+/// Claude Opus and Sonnet 4.6 and every later model reject one with HTTP 400
+/// ("This model does not support assistant message prefill"), as Anthropic's
+/// "What's new in Claude 4.6" says under "Prefill removal"
+/// (<https://platform.claude.com/docs/en/about-claude/models/whats-new-claude-4-6>).
+/// An id route cannot read (no `claude-FAMILY-MAJOR[-MINOR]`) is taken to.
+fn takes_prefill(model: &str) -> bool {
+    let Some(rest) = ["claude-opus-", "claude-sonnet-", "claude-haiku-"]
+        .iter()
+        .find_map(|p| model.strip_prefix(p))
+    else {
+        return true;
+    };
+    let mut parts = rest.split('-');
+    let Some(major) = parts.next().and_then(|m| m.parse::<u32>().ok()) else {
+        return true;
+    };
+    // A minor version is one or two digits; eight are a date.
+    let minor = parts
+        .next()
+        .filter(|m| m.len() <= 2)
+        .and_then(|m| m.parse::<u32>().ok())
+        .unwrap_or(0);
+    (major, minor) < (4, 6)
+}
 
 pub struct Anthropic;
 
@@ -886,6 +913,33 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
 
     /// A continuation is a prefill, without the trailing whitespace the
     /// API refuses: <https://docs.anthropic.com/en/docs/build-with-claude/prompt-engineering/prefill-claudes-response>
+    #[test]
+    fn claude_4_6_and_later_take_no_prefill() {
+        for old in [
+            "claude-haiku-4-5-20251001",
+            "claude-sonnet-4-5",
+            "claude-opus-4-1-20250805",
+            "claude-3-7-sonnet-20250219",
+            "claude-sonnet-4-20250514",
+        ] {
+            assert!(takes_prefill(old), "{old}");
+        }
+        for new in [
+            "claude-sonnet-4-6",
+            "claude-opus-4-6-20260205",
+            "claude-opus-4-7-20260416",
+            "claude-sonnet-5",
+            "claude-haiku-5-5",
+        ] {
+            assert!(!takes_prefill(new), "{new}");
+        }
+        assert!(KIND.can_continue(
+            crate::provider::Continuation::None,
+            "claude-haiku-4-5-20251001"
+        ));
+        assert!(!KIND.can_continue(crate::provider::Continuation::None, "claude-sonnet-4-6"));
+    }
+
     #[test]
     fn continuation_is_a_prefill_without_trailing_whitespace() {
         let provider = provider(None);

@@ -38,6 +38,7 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     prefix_sent: whole_prefix,
     // Azure OpenAI: the same 0–2 as OpenAI (learn.microsoft.com, Azure OpenAI REST reference, chat completions `temperature`).
     temperature_max: Some(2.0),
+    model_continues: |_| true,
 });
 
 pub struct Azure;

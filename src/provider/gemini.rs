@@ -80,6 +80,7 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     prefix_sent: whole_prefix,
     // Gemini `generationConfig.temperature`: 0.0 to 2.0 for the 2.x and 3 models (ai.google.dev, GenerationConfig reference).
     temperature_max: Some(2.0),
+    model_continues: |_| true,
 });
 
 pub struct Gemini;

@@ -61,6 +61,9 @@ pub struct KindSpec {
     /// The largest temperature the kind takes (the least is 0); `None` when
     /// it sets no upper bound.
     pub temperature_max: Option<f64>,
+    /// Whether a model of the kind can continue an answer, where the kind
+    /// can ([`KindSpec::continues`]): newer Claude models take no prefill.
+    pub model_continues: fn(&str) -> bool,
 }
 
 /// Whether a kind can continue an answer (CONTRACT.md "The router's rules").
@@ -244,14 +247,15 @@ impl ProviderKind {
         self.0.local
     }
 
-    /// Whether an endpoint of this kind with the profile's `continuation`
-    /// can continue an answer.
-    pub fn can_continue(self, continuation: Continuation) -> bool {
-        match self.0.continues {
+    /// Whether `model` at an endpoint of this kind with the profile's
+    /// `continuation` can continue an answer.
+    pub fn can_continue(self, continuation: Continuation, model: &str) -> bool {
+        let kind = match self.0.continues {
             Continues::Always => true,
             Continues::ByProfile => continuation != Continuation::None,
             Continues::Never => false,
-        }
+        };
+        kind && (self.0.model_continues)(model)
     }
 
     /// Whether the kind takes temperature `t` ([`KindSpec::temperature_max`]),

@@ -60,13 +60,6 @@ pub struct Endpoint {
     pub continuation: Continuation,
 }
 
-impl Endpoint {
-    /// Whether it can continue an answer that broke off.
-    pub fn can_continue(&self) -> bool {
-        self.kind.can_continue(self.continuation)
-    }
-}
-
 /// Everything an adapter needs to build one request.
 pub struct Call<'a> {
     pub request: &'a ChatRequest,

@@ -59,6 +59,7 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     prefix_sent: whole_prefix,
     // Ollama passes it to llama.cpp, which takes any temperature of at least 0.
     temperature_max: None,
+    model_continues: |_| true,
 });
 
 /// `OLLAMA_HOST` may be `host:port`, `http://host:port` or `0.0.0.0`.

@@ -58,6 +58,7 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     prefix_sent: whole_prefix,
     // OpenAI Chat Completions: `temperature` between 0 and 2 (platform.openai.com, API reference).
     temperature_max: Some(2.0),
+    model_continues: |_| true,
 });
 
 pub struct OpenAi;
@@ -483,8 +484,11 @@ mod tests {
             ),
             (&json!(true), &json!(false))
         );
-        assert!(KIND.can_continue(Continuation::Prefix) && !KIND.can_continue(Continuation::None));
-        assert!(!crate::provider::azure::KIND.can_continue(Continuation::Prefix));
+        assert!(
+            KIND.can_continue(Continuation::Prefix, "m")
+                && !KIND.can_continue(Continuation::None, "m")
+        );
+        assert!(!crate::provider::azure::KIND.can_continue(Continuation::Prefix, "m"));
     }
 
     #[test]

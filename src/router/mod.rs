@@ -243,8 +243,10 @@ impl<'p> Routed<'p> {
 
 /// Whether the model at this place of the plan can continue an answer.
 fn can_continue(planned: &Planned) -> bool {
-    let p = &planned.candidate.target.provider;
-    p.kind.can_continue(p.continuation)
+    let t = &planned.candidate.target;
+    t.provider
+        .kind
+        .can_continue(t.provider.continuation, &t.model)
 }
 
 /// The next model to try after `from`: one whose window is larger than
@@ -306,6 +308,12 @@ pub async fn run<'p>(plan: &'p Plan, req: &Request<'_>, reporter: &mut dyn Repor
                 };
                 rules::decide(error, state, req.settings, random())
             };
+            // A continuation refused as a bad request (a model that takes no
+            // prefill): the request itself was fine, the model cannot
+            // continue it; the next one that can may.
+            if continues.is_some() && error.kind == ErrorKind::BadRequest {
+                decision = Decision::Next;
+            }
             let cancelled = error.kind == ErrorKind::Cancelled;
             if attempt.printed() {
                 written.push_str(&attempt.text);

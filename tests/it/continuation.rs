@@ -298,3 +298,51 @@ fn on_a_terminal_the_next_model_starts_over_after_a_notice_on_its_own_line() {
     );
     assert!(lines.contains(&"a fresh answer"), "{shown:?}");
 }
+
+#[test]
+fn a_claude_model_that_takes_no_prefill_is_never_asked_to_continue() {
+    // Claude Sonnet 4.6 refuses a prefill (HTTP 400): in a file, the answer
+    // cut on `a` ends there (exit 4), and nothing is sent to it.
+    let cut = cutter();
+    let other = MockServer::start(Script::always(Reply::text("a second answer")));
+    let mut env = setup(&cut, "anthropic", "", &other);
+    env.edit_profile(|p| p.replace("claude-haiku-4-5", "claude-sonnet-4-6"));
+    let run = env.run(&["ask", "-m", "a,b", "hi"]);
+    run.expect_code(4);
+    assert_eq!(run.stdout, WRITTEN, "{}", run.stderr);
+    assert_eq!(other.request_count(), 0);
+}
+
+#[test]
+fn a_continuation_refused_as_a_bad_request_moves_on_to_one_that_continues() {
+    // `b` is thought able to continue, but refuses the prefill with HTTP 400
+    // (as a Claude model route does not know may): that is not the request's
+    // fault, so `c` continues instead of the chain stopping.
+    let cut = cutter();
+    let refusing = MockServer::start(Script::always(Reply::status(400)));
+    let good = continuer();
+    let mut env = TestEnv::new();
+    env.env("A_KEY", "key-a").env("B_KEY", "key-b");
+    env.profile(&format!(
+        "[settings]\nretries = 0\n\
+         [providers.a]\nkind = \"openai\"\nbase_url = \"{}/v1\"\napi_key_env = \"A_KEY\"\n\
+         [providers.b]\nkind = \"anthropic\"\nbase_url = \"{}\"\napi_key_env = \"B_KEY\"\n\
+         [providers.c]\nkind = \"gemini\"\nbase_url = \"{}\"\napi_key_env = \"B_KEY\"\n\
+         [models.a]\nprovider = \"a\"\nmodel = \"gpt-4o-mini\"\n\
+         [models.b]\nprovider = \"b\"\nmodel = \"claude-haiku-4-5\"\n\
+         [models.c]\nprovider = \"c\"\nmodel = \"gemini-2.5-flash\"\n",
+        cut.url(),
+        base_url("anthropic", &refusing.url()),
+        base_url("gemini", &good.url()),
+    ));
+    let run = env.run(&["ask", "-v", "-m", "a,b,c", "hi"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, format!("{FULL}\n"), "{}", run.stderr);
+    assert_eq!(refusing.request_count(), 1);
+    assert_eq!(good.request_count(), 1);
+    assert!(
+        run.stderr.contains("→ c continues the answer"),
+        "{}",
+        run.stderr
+    );
+}
