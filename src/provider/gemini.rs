@@ -189,6 +189,11 @@ fn body(call: &Call<'_>) -> Vec<u8> {
                 .iter()
                 .map(|p| match p {
                     types::Part::Text(t) => json!({"text": t}),
+                    // <https://ai.google.dev/api/caching#Blob>: base64 bytes and their MIME type.
+                    types::Part::Attachment(a) => json!({"inline_data": {
+                        "mime_type": a.media.mime(),
+                        "data": super::base64(&a.bytes),
+                    }}),
                 })
                 .collect();
             json!({"role": role, "parts": parts})

@@ -210,6 +210,12 @@ pub(crate) fn cut_short(e: ProviderError) -> ProviderError {
 }
 
 /// What the adapters' unit tests share.
+/// Standard base64 with padding: how every wire format carries a file's bytes.
+pub fn base64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     use super::types::StreamEvent;

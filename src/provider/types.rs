@@ -95,12 +95,71 @@ pub struct Message {
     pub parts: Vec<Part>,
 }
 
-/// A piece of a message. Only text for now; attachments (images,
-/// documents, referenced by content hash) join as further variants, which
-/// is why adapters match on it instead of assuming text.
+/// A piece of a message: text, or a file sent in its provider's native form.
+/// Adapters match on it instead of assuming text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part {
     Text(String),
+    /// An image or a PDF (`-a`); a text file is inlined as a [`Part::Text`].
+    Attachment(Attachment),
+}
+
+/// A file sent with a prompt (`-a FILE`). Its bytes are shared between the
+/// requests of a chain, and named by their SHA-256 so that the ledger keeps
+/// them once however many turns send them again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub media: Media,
+    /// The file name as the user gave it, for messages and the ledger.
+    pub name: String,
+    /// The SHA-256 of the bytes, in lower-case hex.
+    pub hash: String,
+    pub bytes: std::sync::Arc<[u8]>,
+}
+
+/// What kind of file an attachment is, detected from its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    Png,
+    Jpeg,
+    Gif,
+    Webp,
+    Pdf,
+}
+
+impl Media {
+    /// The MIME type the wire formats name it by.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Media::Png => "image/png",
+            Media::Jpeg => "image/jpeg",
+            Media::Gif => "image/gif",
+            Media::Webp => "image/webp",
+            Media::Pdf => "application/pdf",
+        }
+    }
+
+    pub fn is_image(self) -> bool {
+        self != Media::Pdf
+    }
+
+    /// The kind of file these bytes begin with, by their magic numbers, not
+    /// the file's name.
+    pub fn sniff(bytes: &[u8]) -> Option<Media> {
+        if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Media::Png)
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Media::Jpeg)
+        } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+            Some(Media::Gif)
+        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(Media::Webp)
+        } else if bytes.starts_with(b"%PDF-") {
+            Some(Media::Pdf)
+        } else {
+            None
+        }
+    }
 }
 
 impl Message {
@@ -113,14 +172,24 @@ impl Message {
     }
 
     /// Its text parts, joined: for wire formats whose content is one string.
+    /// Attachments are not text and are left out.
     pub fn joined(&self) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
+                Part::Attachment(_) => {}
             }
         }
         out
+    }
+
+    /// Its attachments, in order.
+    pub fn attachments(&self) -> impl Iterator<Item = &Attachment> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Attachment(a) => Some(a),
+            Part::Text(_) => None,
+        })
     }
 }
 
