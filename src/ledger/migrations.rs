@@ -124,6 +124,45 @@ const MIGRATIONS: &[&str] = &[
     // 4: the attempts whose usage is route's own count (a cut, stalled or
     // cancelled stream that reported none, or too little).
     "ALTER TABLE attempts ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;",
+    // What was asked and answered, one row per `ask` request, apart from the
+    // attempts so that the accounting reads never page through text.
+    "CREATE TABLE turns (
+        id              INTEGER PRIMARY KEY,
+        request_id      TEXT    NOT NULL UNIQUE,
+        conversation_id TEXT    NOT NULL,
+        at              INTEGER NOT NULL,
+        -- What -m named (alias, chain, provider/model): the next turn's default.
+        reference       TEXT    NOT NULL,
+        -- The model that answered, and what the provider says it ran.
+        label           TEXT,
+        served_model    TEXT,
+        system          TEXT,
+        prompt          TEXT    NOT NULL,
+        -- JSON: [{\"hash\": …, \"name\": …, \"media\": …}], the bytes in `blobs`.
+        attachments     TEXT,
+        -- NULL when no model answered.
+        answer          TEXT
+    );
+    CREATE INDEX turns_conversation ON turns (conversation_id, at);
+    CREATE INDEX turns_at ON turns (at);
+    -- Each attachment's bytes once, however many turns send them.
+    CREATE TABLE blobs (
+        hash  TEXT PRIMARY KEY,
+        media TEXT NOT NULL,
+        bytes BLOB NOT NULL
+    ) WITHOUT ROWID;
+    -- `route log --search`: SQLite's full-text index over prompts and answers,
+    -- kept in step with `turns` by the triggers.
+    CREATE VIRTUAL TABLE turns_fts USING fts5(
+        prompt, answer, content = 'turns', content_rowid = 'id'
+    );
+    CREATE TRIGGER turns_fts_insert AFTER INSERT ON turns BEGIN
+        INSERT INTO turns_fts (rowid, prompt, answer) VALUES (new.id, new.prompt, new.answer);
+    END;
+    CREATE TRIGGER turns_fts_delete AFTER DELETE ON turns BEGIN
+        INSERT INTO turns_fts (turns_fts, rowid, prompt, answer)
+            VALUES ('delete', old.id, old.prompt, old.answer);
+    END;",
 ];
 
 /// The schema version this build writes.
@@ -198,7 +237,8 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(n, 10); // 4 tables, 6 indexes
+        // 6 tables, 8 indexes, and the full-text index with its 4 shadow tables.
+        assert_eq!(n, 19);
     }
 
     #[test]

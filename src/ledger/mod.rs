@@ -16,6 +16,7 @@
 //! health and spend reads in `health`; the writes and their rollups in `write`.
 
 mod columns;
+pub mod content;
 mod error;
 mod health;
 mod migrations;
@@ -150,6 +151,11 @@ impl Ledger {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&path, flags)
             .map_err(LedgerError::sqlite(Action::Open, &path))?;
+        private(dir, &path).map_err(|e| LedgerError {
+            action: Action::Open,
+            path: path.clone(),
+            cause: Cause::Io(e),
+        })?;
         Self::setup(conn, path, true)
     }
 
@@ -251,6 +257,26 @@ impl Ledger {
             .and_then(Iterator::collect)
             .map_err(self.read_err())
     }
+}
+
+/// The ledger holds prompts and answers: its folder is the owner's alone
+/// (0700) and so is the file (0600; `SQLite` gives its WAL and shared-memory
+/// files the same mode). Only a mode that lets others in is changed.
+#[cfg(unix)]
+fn private(dir: &Path, file: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    for (path, mode) in [(dir, 0o700), (file, 0o600)] {
+        let now = std::fs::metadata(path)?.permissions().mode();
+        if now & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn private(_dir: &Path, _file: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Runs `op` again while `SQLite` says the database is busy, for up to
