@@ -31,6 +31,7 @@ complete -c route -n "__fish_route_needs_command" -f -a "ask" -d 'Ask one model,
 complete -c route -n "__fish_route_needs_command" -f -a "compare" -d 'Send the same prompt to several models at once, side by side'
 complete -c route -n "__fish_route_needs_command" -f -a "models" -d 'Show the profile\'s aliases and chains, with prices and health'
 complete -c route -n "__fish_route_needs_command" -f -a "cost" -d 'Show what requests cost, from the local ledger'
+complete -c route -n "__fish_route_needs_command" -f -a "log" -d 'Show what was asked and answered, newest first; `log show` prints one in full'
 complete -c route -n "__fish_route_needs_command" -f -a "drill" -d 'Exercise every fallback path of a chain for real'
 complete -c route -n "__fish_route_needs_command" -f -a "init" -d 'Write a starter profile from the keys in the environment'
 complete -c route -n "__fish_route_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
@@ -41,10 +42,12 @@ complete -c route -n "__fish_route_using_subcommand ask" -s o -l option -d 'A pr
 complete -c route -n "__fish_route_using_subcommand ask" -l timeout -d 'Overrides every timeout of the profile for this request (e.g. 30s)' -r
 complete -c route -n "__fish_route_using_subcommand ask" -s m -l model -d 'Model alias, chain, provider/model, or a comma list a,b,c' -r
 complete -c route -n "__fish_route_using_subcommand ask" -l tag -d 'A tag recorded in the ledger, for `route cost --by tag`' -r
+complete -c route -n "__fish_route_using_subcommand ask" -l cid -d 'Continue the conversation with this id (or its first few characters; see `route log`)' -r
 complete -c route -n "__fish_route_using_subcommand ask" -l profile -d 'The profile to use (default: <config dir>/route/profile.toml)' -r -F
 complete -c route -n "__fish_route_using_subcommand ask" -l no-stream -d 'Wait for the whole answer instead of streaming it'
 complete -c route -n "__fish_route_using_subcommand ask" -l json -d 'Print one JSON object (text, model, usage, cost, attempts) instead of the text; with --dry-run, the plan as one JSON object'
-complete -c route -n "__fish_route_using_subcommand ask" -l no-log -d 'Do not record this request in the ledger'
+complete -c route -n "__fish_route_using_subcommand ask" -s c -l continue -d 'Continue the latest conversation: its earlier turns are sent before this prompt'
+complete -c route -n "__fish_route_using_subcommand ask" -l no-log -d 'Do not record this request in the ledger (it cannot be continued later)'
 complete -c route -n "__fish_route_using_subcommand ask" -l dry-run -d 'Print the plan (models in order, skips, estimated cost) and send nothing'
 complete -c route -n "__fish_route_using_subcommand ask" -s v -l verbose -d 'One line per attempt on stderr'
 complete -c route -n "__fish_route_using_subcommand ask" -s q -l quiet -d 'No summary line on stderr'
@@ -96,6 +99,19 @@ complete -c route -n "__fish_route_using_subcommand cost; and __fish_seen_subcom
 complete -c route -n "__fish_route_using_subcommand cost; and __fish_seen_subcommand_from estimate" -l json -d 'Print a JSON array, one object per model, instead of the table'
 complete -c route -n "__fish_route_using_subcommand cost; and __fish_seen_subcommand_from estimate" -s h -l help -d 'Print help'
 complete -c route -n "__fish_route_using_subcommand cost; and __fish_seen_subcommand_from estimate" -s V -l version -d 'Print version'
+complete -c route -n "__fish_route_using_subcommand log; and not __fish_seen_subcommand_from show" -s n -l limit -d 'Most requests to list (newest first)' -r
+complete -c route -n "__fish_route_using_subcommand log; and not __fish_seen_subcommand_from show" -l cid -d 'Only the requests of this conversation (an id or its first few characters)' -r
+complete -c route -n "__fish_route_using_subcommand log; and not __fish_seen_subcommand_from show" -l search -d 'Only requests whose prompt or answer holds every one of these words' -r
+complete -c route -n "__fish_route_using_subcommand log; and not __fish_seen_subcommand_from show" -l since -d 'Only requests since a duration ago (24h, 7d) or a local date (2026-11-01)' -r
+complete -c route -n "__fish_route_using_subcommand log; and not __fish_seen_subcommand_from show" -l profile -d 'The profile to use (default: <config dir>/route/profile.toml)' -r -F
+complete -c route -n "__fish_route_using_subcommand log; and not __fish_seen_subcommand_from show" -l json -d 'Print one JSON array instead of the table'
+complete -c route -n "__fish_route_using_subcommand log; and not __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c route -n "__fish_route_using_subcommand log; and not __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c route -n "__fish_route_using_subcommand log; and not __fish_seen_subcommand_from show" -f -a "show" -d 'Print one request, or one whole conversation, in full (default: the latest request)'
+complete -c route -n "__fish_route_using_subcommand log; and __fish_seen_subcommand_from show" -l profile -d 'The profile to use (default: <config dir>/route/profile.toml)' -r -F
+complete -c route -n "__fish_route_using_subcommand log; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON array of the turns instead of the text'
+complete -c route -n "__fish_route_using_subcommand log; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c route -n "__fish_route_using_subcommand log; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c route -n "__fish_route_using_subcommand drill" -l prompt -d 'The prompt sent on each path' -r
 complete -c route -n "__fish_route_using_subcommand drill" -l profile -d 'The profile to use (default: <config dir>/route/profile.toml)' -r -F
 complete -c route -n "__fish_route_using_subcommand drill" -l json -d 'Print a JSON array, one object per path, instead of the table'

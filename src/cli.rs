@@ -52,6 +52,8 @@ pub enum Command {
     Models(ModelsArgs),
     /// Show what requests cost, from the local ledger
     Cost(CostArgs),
+    /// Show what was asked and answered, newest first; `log show` prints one in full
+    Log(LogArgs),
     /// Exercise every fallback path of a chain for real
     Drill(DrillArgs),
     /// Write a starter profile from the keys in the environment
@@ -89,6 +91,7 @@ pub struct PromptArgs {
   git diff | route ask -m gpt4o \"Write a commit message\"
   route ask -m sonnet,gpt,flash --no-stream \"Summarise RFC 9110 in one line\"
   route ask --json -m groq/llama-3.3-70b-versatile \"hi\" | jq .usage
+  route ask -c \"and in Python?\"            # continues the latest conversation
   route ask --dry-run -m main \"How much would this cost?\"
   route ask --dry-run --json -m main \"hi\" | jq '.models[].worst_case_usd'")]
 // Command-line switches are yes/no by nature.
@@ -109,7 +112,13 @@ pub struct AskArgs {
     /// A tag recorded in the ledger, for `route cost --by tag`
     #[arg(long, value_name = "TAG")]
     pub tag: Option<String>,
-    /// Do not record this request in the ledger
+    /// Continue the latest conversation: its earlier turns are sent before this prompt
+    #[arg(short = 'c', long = "continue", conflicts_with = "cid")]
+    pub continue_latest: bool,
+    /// Continue the conversation with this id (or its first few characters; see `route log`)
+    #[arg(long, value_name = "ID")]
+    pub cid: Option<String>,
+    /// Do not record this request in the ledger (it cannot be continued later)
     #[arg(long)]
     pub no_log: bool,
     /// Print the plan (models in order, skips, estimated cost) and send nothing
@@ -218,6 +227,57 @@ pub enum CostFormat {
     Table,
     Json,
     Csv,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:
+  route log
+  route log -n 50 --since 7d
+  route log --search \"slow start\"
+  route log show                     # the latest request, in full
+  route log show 3f2a9c1e            # a request or a whole conversation
+  route log --json | jq '.[0].answer'"
+)]
+pub struct LogArgs {
+    #[command(subcommand)]
+    pub command: Option<LogCommand>,
+    /// Most requests to list (newest first)
+    #[arg(short = 'n', long = "limit", value_name = "N", default_value_t = 20, allow_negative_numbers = true, value_parser = positive_usize)]
+    pub limit: usize,
+    /// Only the requests of this conversation (an id or its first few characters)
+    #[arg(long, value_name = "ID")]
+    pub cid: Option<String>,
+    /// Only requests whose prompt or answer holds every one of these words
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Only requests since a duration ago (24h, 7d) or a local date (2026-11-01)
+    #[arg(long, value_name = "DUR|DATE")]
+    pub since: Option<String>,
+    /// Print one JSON array instead of the table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Print one request, or one whole conversation, in full (default: the latest request)
+    Show(LogShowArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  route log show                     # the latest request
+  route log show 3f2a9c1e            # a request, or a whole conversation, by id
+  route log show --json 3f2a9c1e | jq '.[].answer'")]
+pub struct LogShowArgs {
+    /// A request id or a conversation id, or its first few characters
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    /// Print one JSON array of the turns instead of the text
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

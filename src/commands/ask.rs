@@ -12,10 +12,11 @@ use crate::exit::ExitStatus;
 use crate::output::json::{self, AskJson, PlanJson};
 use crate::output::{Answer, Printer, summary};
 use crate::pipeline::advice;
+use crate::pipeline::conversation::{self, Asked, Continue};
 use crate::pipeline::{RecordAs, Sender, Session, nothing_to_try, with_timeout};
 use crate::profile::reference::{self, Resolved};
 use crate::provider::types::ChatRequest;
-use crate::router::plan::{Plan, Planned};
+use crate::router::plan::{Plan, Planned, Skip};
 use crate::router::{self, AfterText, Attempt, Ending, Reach, Reporter, Routed};
 use crate::signal::Cancel;
 use crate::tokens;
@@ -25,9 +26,30 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     printer.quiet = args.quiet;
     printer.verbose = args.verbose;
     let session = Session::open(ctx)?;
-    let reference = match &args.model {
-        Some(m) => m.as_str(),
-        None => reference::default_reference(&session.profile)?,
+    let log = !args.no_log && !args.dry_run;
+    // A conversation continued: its stored turns, read before anything else
+    // since its last model is the default one. The catalog before the
+    // ledger, so that their warnings keep their order.
+    let continuing = if args.continue_latest {
+        Some(Continue::Latest)
+    } else {
+        args.cid.as_deref().map(Continue::Id)
+    };
+    let mut early = None;
+    let history = match continuing {
+        Some(which) => {
+            session.catalog();
+            let recorder = session.recorder(log);
+            let history = conversation::load(&recorder, which, printer)?;
+            early = Some(recorder);
+            Some(history)
+        }
+        None => None,
+    };
+    let reference = match (&args.model, &history) {
+        (Some(m), _) => m.as_str(),
+        (None, Some(h)) => h.reference.as_str(),
+        (None, None) => reference::default_reference(&session.profile)?,
     };
     let resolved = session.resolve(reference)?;
     let settings = with_timeout(resolved.settings, args.prompt.timeout.as_deref())?;
@@ -37,13 +59,26 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         &args.prompt.prompt,
         "route ask \"Explain TCP slow start\"  or  git diff | route ask \"review this\"",
     )?;
-    let system = args.prompt.system.clone();
+    // A new -s replaces the conversation's system prompt.
+    let system = args
+        .prompt
+        .system
+        .clone()
+        .or_else(|| history.as_ref().and_then(|h| h.system.clone()));
 
-    // The catalog before the ledger, so that their warnings keep their order.
     let catalog = session.catalog();
-    let mut recorder = session.recorder(!args.no_log && !args.dry_run);
+    let mut recorder = match early {
+        Some(recorder) => recorder,
+        None => session.recorder(log),
+    };
     let now = SystemTime::now();
-    let estimated = tokens::estimate_request(system.as_deref(), &prompt);
+    let mut request =
+        ChatRequest::prompt(system.as_deref(), &prompt, params.clone(), !args.no_stream);
+    if let Some(h) = &history {
+        request.insert_history(&h.messages);
+    }
+    // The whole conversation counts against each model's window.
+    let estimated = tokens::estimate_chat(&request);
     let plan = session.plan(&resolved, &recorder, &params, estimated, now)?;
 
     if args.dry_run {
@@ -56,6 +91,19 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         return Ok(ExitStatus::Success);
     }
     if plan.order.is_empty() {
+        if history.is_some()
+            && plan
+                .skipped
+                .iter()
+                .all(|(_, s)| matches!(s, Skip::ContextWindow { .. }))
+        {
+            return Err(Error::usage_hint(
+                format!(
+                    "the conversation holds about {estimated} tokens with this prompt: more than the context window of every model of `{reference}`"
+                ),
+                Some("start a new conversation (leave out -c / --cid), or name a model with a larger window with -m".into()),
+            ));
+        }
         return Err(nothing_to_try(&plan));
     }
     if plan.forced {
@@ -73,7 +121,6 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         }
     }
 
-    let request = ChatRequest::prompt(system.as_deref(), &prompt, params, !args.no_stream);
     let routed = session.send(async |send: Sender<'_>| {
         let mut reporter = AskReporter::new(printer, !args.json, send.cancel);
         // Into a file or a pipe a second answer must never start: an
@@ -92,7 +139,28 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             ..RecordAs::default()
         },
     );
-    recorder.record(&ledger_rows.rows);
+    let conversation_id = history
+        .as_ref()
+        .map_or(ledger_rows.request_id.as_str(), |h| {
+            h.conversation_id.as_str()
+        });
+    let turn = conversation::turn(
+        &Asked {
+            request_id: &ledger_rows.request_id,
+            conversation_id: Some(conversation_id),
+            at: now,
+            reference,
+            system: system.as_deref(),
+            prompt: &prompt,
+            attachments: &[],
+        },
+        &routed,
+    );
+    recorder.record_turn(
+        &ledger_rows.rows,
+        settings.log_content.then_some(&turn),
+        &[],
+    );
 
     if let Some(answer) = routed.answer() {
         warn_served_model(printer, answer);
@@ -108,7 +176,8 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         }
     }
     if args.json {
-        if let Some(answer) = AskJson::from_routed(&routed, &ledger_rows.request_id) {
+        if let Some(mut answer) = AskJson::from_routed(&routed, &ledger_rows.request_id) {
+            answer.conversation_id = Some(conversation_id.to_owned());
             printer.out(&json::line(&answer)?)?;
         }
     }

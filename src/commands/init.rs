@@ -330,6 +330,7 @@ fn settings_block(t: &mut String) {
         let value = match setting.field {
             Field::Duration(at) => format!("\"{}\"", duration::format(*at(&mut s))),
             Field::Count(at) => at(&mut s).to_string(),
+            Field::Flag(at) => at(&mut s).to_string(),
         };
         let assignment = format!("# {} = {value}", setting.key.name);
         if setting.key.doc.is_empty() {

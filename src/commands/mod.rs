@@ -10,6 +10,7 @@ pub mod cost;
 pub mod drill;
 pub mod estimate;
 pub mod init;
+pub mod log;
 pub mod models;
 
 use std::io::{IsTerminal, Read};
@@ -34,6 +35,7 @@ pub fn dispatch(cli: Cli, ctx: &Context) -> Result<ExitStatus, Error> {
             Some(crate::cli::CostCommand::Estimate(e)) => estimate::estimate(e, ctx),
             None => cost::cost(&args, &cost::CostContext::new(ctx)?),
         },
+        Command::Log(args) => log::log(&args, ctx),
         Command::Drill(args) => drill::drill(&args, ctx),
         Command::Init(args) => init::init(&args, ctx),
         Command::Completions(args) => completions::completions(&args, ctx),

@@ -56,6 +56,8 @@ pub struct Logged {
     pub turn: Turn,
     /// The sum of its attempts' costs; `None` when one is unknown.
     pub cost: Option<Usd>,
+    /// `YYYY-MM-DD HH:MM`, local time.
+    pub local_time: String,
 }
 
 /// What `route log` lists.
@@ -204,26 +206,57 @@ impl Ledger {
     }
 
     /// Every turn of a conversation, oldest first.
-    pub fn conversation(&self, conversation_id: &str) -> Result<Vec<Turn>, LedgerError> {
-        self.conn
-            .prepare_cached(&format!(
-                "SELECT {TURN_COLUMNS} FROM turns WHERE conversation_id = ?1 ORDER BY at, id"
-            ))
-            .and_then(|mut s| {
-                s.query_map([conversation_id], turn_from_sql)?
-                    .collect::<rusqlite::Result<_>>()
-            })
-            .map_err(self.read_err())
+    pub fn conversation(&self, conversation_id: &str) -> Result<Vec<Logged>, LedgerError> {
+        self.read(
+            "WHERE conversation_id = ? ORDER BY at, id",
+            vec![conversation_id.to_owned().into()],
+        )
     }
 
     /// One turn.
-    pub fn turn(&self, request_id: &str) -> Result<Option<Turn>, LedgerError> {
-        self.conn
-            .prepare_cached(&format!(
-                "SELECT {TURN_COLUMNS} FROM turns WHERE request_id = ?1"
-            ))
-            .and_then(|mut s| s.query_row([request_id], turn_from_sql).optional())
-            .map_err(self.read_err())
+    pub fn turn(&self, request_id: &str) -> Result<Option<Logged>, LedgerError> {
+        Ok(self
+            .read("WHERE request_id = ?", vec![request_id.to_owned().into()])?
+            .pop())
+    }
+
+    /// The newest turn.
+    pub fn latest_turn(&self) -> Result<Option<Logged>, LedgerError> {
+        Ok(self
+            .read("ORDER BY at DESC, id DESC LIMIT 1", Vec::new())?
+            .pop())
+    }
+
+    /// Turns, with their local time and cost, by a query's tail.
+    fn read(
+        &self,
+        tail: &str,
+        values: Vec<rusqlite::types::Value>,
+    ) -> Result<Vec<Logged>, LedgerError> {
+        let sql = format!(
+            "SELECT {TURN_COLUMNS}, strftime('%Y-%m-%d %H:%M', at / 1000, 'unixepoch', 'localtime')
+             FROM turns {tail}"
+        );
+        let read: Vec<(Turn, String)> = self
+            .conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| {
+                s.query_map(rusqlite::params_from_iter(values), |r| {
+                    Ok((turn_from_sql(r)?, r.get(10)?))
+                })?
+                .collect::<rusqlite::Result<_>>()
+            })
+            .map_err(self.read_err())?;
+        read.into_iter()
+            .map(|(turn, local_time)| {
+                let cost = self.request_cost(&turn.request_id)?;
+                Ok(Logged {
+                    turn,
+                    cost,
+                    local_time,
+                })
+            })
+            .collect()
     }
 
     /// An attachment's bytes, by hash.
@@ -238,42 +271,27 @@ impl Ledger {
 
     /// Turns, newest first, as `route log` lists them.
     pub fn log(&self, filter: &LogFilter<'_>) -> Result<Vec<Logged>, LedgerError> {
-        let mut sql = format!("SELECT {TURN_COLUMNS} FROM turns t");
         let mut clauses = Vec::new();
         let mut values: Vec<rusqlite::types::Value> = Vec::new();
         if let Some(text) = filter.search.filter(|t| !t.trim().is_empty()) {
-            clauses.push("t.id IN (SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?)");
+            clauses.push("id IN (SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?)");
             values.push(fts_query(text).into());
         }
         if let Some(c) = filter.conversation_id {
-            clauses.push("t.conversation_id = ?");
+            clauses.push("conversation_id = ?");
             values.push(c.to_owned().into());
         }
         if let Some(since) = filter.since {
-            clauses.push("t.at >= ?");
+            clauses.push("at >= ?");
             values.push(unix_ms(since).into());
         }
+        let mut tail = String::new();
         if !clauses.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&clauses.join(" AND "));
+            tail = format!("WHERE {}", clauses.join(" AND "));
         }
-        sql.push_str(" ORDER BY t.at DESC, t.id DESC LIMIT ?");
+        tail.push_str(" ORDER BY at DESC, id DESC LIMIT ?");
         values.push(i64::try_from(filter.limit).unwrap_or(i64::MAX).into());
-        let turns: Vec<Turn> = self
-            .conn
-            .prepare(&sql)
-            .and_then(|mut s| {
-                s.query_map(rusqlite::params_from_iter(values), turn_from_sql)?
-                    .collect::<rusqlite::Result<_>>()
-            })
-            .map_err(self.read_err())?;
-        turns
-            .into_iter()
-            .map(|turn| {
-                let cost = self.request_cost(&turn.request_id)?;
-                Ok(Logged { turn, cost })
-            })
-            .collect()
+        self.read(&tail, values)
     }
 
     /// What a request's attempts cost: `None` when one's price is unknown.
@@ -363,9 +381,20 @@ mod tests {
             ledger.latest_conversation().unwrap().as_deref(),
             Some("cccc0003")
         );
+        let turns: Vec<Turn> = ledger
+            .conversation("aaaa0001")
+            .unwrap()
+            .into_iter()
+            .map(|l| l.turn)
+            .collect();
+        assert_eq!(turns, vec![first.clone(), second]);
         assert_eq!(
-            ledger.conversation("aaaa0001").unwrap(),
-            vec![first.clone(), second]
+            ledger
+                .latest_turn()
+                .unwrap()
+                .map(|l| l.turn.request_id)
+                .as_deref(),
+            Some("cccc0003")
         );
         assert_eq!(
             ledger.find("aaaa").unwrap(),

@@ -51,6 +51,8 @@ pub struct AskJson {
     pub ttft_ms: Option<u64>,
     pub attempts: Vec<AttemptJson>,
     pub request_id: String,
+    /// The conversation this request began or continued (`--cid` continues it).
+    pub conversation_id: Option<String>,
     /// Set when no model answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -154,6 +156,7 @@ impl AskJson {
                 .map(AttemptJson::from_attempt)
                 .collect(),
             request_id: request_id.to_owned(),
+            conversation_id: None,
             error: if answer.is_some() {
                 None
             } else {

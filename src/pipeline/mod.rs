@@ -9,6 +9,7 @@
 //! request means for their exit status.
 
 pub mod advice;
+pub mod conversation;
 mod record;
 
 use std::cell::OnceCell;

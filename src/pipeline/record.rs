@@ -7,9 +7,11 @@ use std::time::SystemTime;
 
 use super::Context;
 use crate::error::Error;
+use crate::ledger::content::Turn;
 use crate::ledger::{Ledger, LedgerError, Row};
 use crate::money::Usd;
 use crate::output::Printer;
+use crate::provider::types::Attachment;
 use crate::router::Attempt;
 use crate::router::plan::{Health, Spent};
 
@@ -104,6 +106,37 @@ impl Recorder {
             )),
             // No ledger yet: nothing spent.
             (None, None) => Ok(Spent::default()),
+        }
+    }
+
+    /// The ledger to read, when there is one.
+    pub fn ledger(&self) -> Option<&Ledger> {
+        self.ledger.as_ref()
+    }
+
+    /// Why there is no ledger to read, for an error that needs one.
+    pub fn unreadable(&self) -> Option<String> {
+        match &self.unreadable {
+            Some(Unreadable::Broken(e)) => Some(e.to_string()),
+            Some(Unreadable::NoDataDir) => Some("no data folder could be found".into()),
+            None => None,
+        }
+    }
+
+    /// Records a request's rows with what was asked and answered (`turn`,
+    /// when content is kept), in one transaction; a failure is a warning.
+    pub fn record_turn(&mut self, rows: &[Row], turn: Option<&Turn>, files: &[&Attachment]) {
+        let Some(turn) = turn else {
+            return self.record(rows);
+        };
+        if !self.write {
+            return;
+        }
+        if let Some(ledger) = &mut self.ledger {
+            if let Err(e) = ledger.record_turn(rows, turn, files) {
+                self.printer
+                    .warn(&format!("{e}; this request is not recorded"));
+            }
         }
     }
 

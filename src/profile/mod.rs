@@ -125,6 +125,8 @@ pub struct Settings {
     pub max_retry_wait: Duration,
     pub allowed_fails: u32,
     pub cooldown: Duration,
+    /// Prompts and answers are kept in the ledger (`route log`, `-c`).
+    pub log_content: bool,
 }
 
 impl Default for Settings {
@@ -139,6 +141,7 @@ impl Default for Settings {
             max_retry_wait: Duration::from_secs(10),
             allowed_fails: 3,
             cooldown: Duration::from_secs(60),
+            log_content: true,
         }
     }
 }

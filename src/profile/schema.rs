@@ -111,6 +111,7 @@ pub const TOP: &[Key] = &[
 pub enum Field {
     Duration(fn(&mut Settings) -> &mut Duration),
     Count(fn(&mut Settings) -> &mut u32),
+    Flag(fn(&mut Settings) -> &mut bool),
 }
 
 impl std::fmt::Debug for Field {
@@ -118,6 +119,7 @@ impl std::fmt::Debug for Field {
         f.write_str(match self {
             Field::Duration(_) => "Duration",
             Field::Count(_) => "Count",
+            Field::Flag(_) => "Flag",
         })
     }
 }
@@ -157,6 +159,17 @@ const fn count(
             doc,
         ),
         field: Field::Count(at),
+    }
+}
+
+const fn flag(
+    name: &'static str,
+    doc: &'static str,
+    at: fn(&mut Settings) -> &mut bool,
+) -> Setting {
+    Setting {
+        key: key(name, Type::Bool, doc),
+        field: Field::Flag(at),
     }
 }
 
@@ -209,6 +222,11 @@ pub const SETTING_FIELDS: &[Setting] = &[
         true,
         "a model in cooldown is skipped, in later runs too",
         |s| &mut s.cooldown,
+    ),
+    flag(
+        "log_content",
+        "keep prompts and answers for route log and -c",
+        |s| &mut s.log_content,
     ),
 ];
 
@@ -376,6 +394,7 @@ mod tests {
             match setting.field {
                 Field::Duration(at) => *at(&mut s) = Duration::from_millis(u64::from(marker)),
                 Field::Count(at) => *at(&mut s) = marker,
+                Field::Flag(at) => *at(&mut s) = marker % 2 == 0,
             }
         }
         for (i, setting) in SETTING_FIELDS.iter().enumerate() {
@@ -385,6 +404,7 @@ mod tests {
                     assert_eq!(*at(&mut s), Duration::from_millis(u64::from(marker)));
                 }
                 Field::Count(at) => assert_eq!(*at(&mut s), marker),
+                Field::Flag(at) => assert_eq!(*at(&mut s), marker % 2 == 0),
             }
         }
     }

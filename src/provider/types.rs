@@ -34,6 +34,17 @@ impl ChatRequest {
         }
     }
 
+    /// Puts a stored conversation's earlier turns before the prompt (after
+    /// the system prompt): the request of `-c` / `--cid`.
+    pub fn insert_history(&mut self, earlier: &[Message]) {
+        let at = usize::from(
+            self.messages
+                .first()
+                .is_some_and(|m| m.role == Role::System),
+        );
+        self.messages.splice(at..at, earlier.iter().cloned());
+    }
+
     /// The same request, asking the model to continue an answer that begins
     /// with `written`: an assistant message at the end of the list.
     #[must_use]

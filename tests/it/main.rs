@@ -7,6 +7,7 @@ mod bad_input;
 mod bench_smoke;
 mod compare;
 mod continuation;
+mod conversation;
 mod cost;
 mod docs;
 mod generated;

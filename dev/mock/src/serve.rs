@@ -189,6 +189,25 @@ async fn respond(stream: &mut TcpStream, request: &Request, shared: &Shared) -> 
         .await;
     }
 
+    // Messages in roles the provider does not take are its 400, as on the
+    // real API: a conversation translated into the wrong shape fails.
+    if let Some(why) = serde_json::from_slice::<serde_json::Value>(&request.body)
+        .ok()
+        .and_then(|body| wire::check_turns(route.wire, &body).err())
+    {
+        let fmt = plain_fmt(&route, id);
+        let message = format!("route-mock: {why}");
+        return send(
+            stream,
+            request,
+            &fmt,
+            400,
+            &fmt.error_body(400, Some(&message)),
+            &[],
+        )
+        .await;
+    }
+
     let (reply, fault_answer, expect_prefix) = {
         let mut cursor = shared.cursor();
         let expect = cursor.expect_prefix;

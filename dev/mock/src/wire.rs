@@ -843,6 +843,44 @@ fn rfc3339(since_epoch: Duration) -> String {
     )
 }
 
+/// The roles of a request's messages, as each provider checks them:
+/// Anthropic takes `user` and `assistant` only, the system prompt apart, and
+/// the first message must be the user's
+/// (<https://docs.anthropic.com/en/api/messages>, `messages`); Gemini takes
+/// `user` and `model` (<https://ai.google.dev/api/caching#Content>); Chat
+/// Completions and Ollama take `system`, `developer`, `user`, `assistant`
+/// and `tool` (<https://platform.openai.com/docs/api-reference/chat/create>,
+/// <https://github.com/ollama/ollama/blob/main/docs/api.md#chat-request-with-history>).
+pub(crate) fn check_turns(wire: Wire, body: &Value) -> Result<(), String> {
+    let (key, roles, first): (&str, &[&str], Option<&str>) = match wire {
+        Wire::OpenAi | Wire::Ollama => (
+            "messages",
+            &["system", "developer", "user", "assistant", "tool"],
+            None,
+        ),
+        Wire::Anthropic => ("messages", &["user", "assistant"], Some("user")),
+        Wire::Gemini => ("contents", &["user", "model"], Some("user")),
+    };
+    let Some(list) = body.get(key).and_then(Value::as_array) else {
+        return Err(format!("`{key}` is not a list"));
+    };
+    if list.is_empty() {
+        return Err(format!("`{key}` is empty"));
+    }
+    for (i, m) in list.iter().enumerate() {
+        let role = m.get("role").and_then(Value::as_str).unwrap_or_default();
+        if !roles.contains(&role) {
+            return Err(format!("{key}.{i}: unexpected role `{role}`"));
+        }
+        if i == 0 && first.is_some_and(|f| f != role) {
+            return Err(format!(
+                "{key}.0: the first message must use the `user` role"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The beginning of the reply a continuation request carries, in the shape
 /// of `wire`, or `None` when the request holds none in that shape:
 ///

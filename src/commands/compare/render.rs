@@ -135,6 +135,7 @@ pub(super) fn json(members: &[Member], results: &[ModelResult<'_>]) -> Result<St
                 ttft_ms: None,
                 attempts: Vec::new(),
                 request_id: String::new(),
+                conversation_id: None,
                 error: Some(format!("skipped: {reason}")),
             });
         }

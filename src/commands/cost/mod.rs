@@ -161,7 +161,7 @@ fn produce(args: &CostArgs, ctx: &CostContext, now: SystemTime) -> Result<Output
 
 /// A ledger `route cost` cannot read is the user's file to fix (exit 2),
 /// with how to.
-fn ledger_error(e: LedgerError) -> Error {
+pub(crate) fn ledger_error(e: LedgerError) -> Error {
     Error::usage(e.to_string()).with_hint(e.hint()).caused_by(e)
 }
 
@@ -187,7 +187,7 @@ pub(super) fn by_name(by: GroupBy) -> &'static str {
 
 /// `--since`: a duration ago or the start of a local date.
 #[derive(Debug, Clone, PartialEq)]
-struct Since {
+pub(crate) struct Since {
     /// As the user wrote it, for messages.
     text: String,
     kind: SinceKind,
@@ -200,7 +200,7 @@ enum SinceKind {
 }
 
 impl Since {
-    fn parse(s: &str) -> Result<Since, Error> {
+    pub(crate) fn parse(s: &str) -> Result<Since, Error> {
         let t = s.trim();
         let kind = if crate::time::parse_date(t).is_some() {
             SinceKind::Date(t.to_owned())
@@ -221,7 +221,7 @@ impl Since {
         })
     }
 
-    fn start(&self, now: SystemTime) -> SystemTime {
+    pub(crate) fn start(&self, now: SystemTime) -> SystemTime {
         match &self.kind {
             SinceKind::Ago(d) => now.checked_sub(*d).unwrap_or(UNIX_EPOCH),
             // Local midnight; UTC midnight only if SQLite cannot say.

@@ -114,6 +114,7 @@ impl Walk<'_> {
                         ),
                     }
                 }
+                (Field::Flag(field), Type::Bool, DeValue::Boolean(b)) => *field(&mut out) = *b,
                 // Of the wrong type: the shape has said so.
                 _ => {}
             }
