@@ -53,6 +53,7 @@ FIGURES = [
     "fan-out",
     "memory",
     "ledger",
+    "conversations",
     "peer",
 ]
 
@@ -850,6 +851,69 @@ class Bench:
             ms(w.median), w.spread("ms"), f"no budget {ms(walls(r[1]).median)}",
             f"{dd.median:+.2f} ms paired (summing the month's spend)", "", None))
 
+    def conversations(self) -> None:
+        """`ask -c` on a long conversation against a first turn, and `route log
+        --search` over a large store of turns."""
+        s = self.sizes
+        data = self.tmp / "conversations"
+        data.mkdir()
+        env = self.env(data=data)
+        checked(run(self.ask("answer", "--no-stream"), env), ["route ask"])
+        db = data / "ledger.db"
+        conn = sqlite3.connect(db)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "turns" not in tables:
+            conn.close()
+            self.report.skip("conversations", "this route keeps no turns")
+            return
+        # The conversation of the first request, grown to 50 turns of a
+        # paragraph each way.
+        (cid,) = conn.execute("SELECT conversation_id FROM turns").fetchone()
+        now = int(time.time() * 1000)
+        para = "TCP slow start doubles the congestion window every round trip. " * 4
+        conn.executemany(
+            "INSERT INTO turns (request_id, conversation_id, at, reference, label, prompt, answer)"
+            " VALUES (?, ?, ?, 'answer', 'answer', ?, ?)",
+            [(f"{cid[:12]}{i:012x}", cid, now + i, f"question {i}: {para}", f"answer {i}: {para}")
+             for i in range(1, 50)])
+        conn.commit()
+        conn.close()
+        first = self.ask("answer", "--no-stream", "--no-log")
+        cont = [*first[:2], "-c", *first[2:]]
+        r = paired([cont, first], env, s.reps, s.warmup)
+        w, dd = walls(r[0]), pair_diff(r[0], r[1])
+        self.report.add(Row(
+            "conversations", "`ask -c --no-stream` on a 50-turn conversation", ms(w.median), w.spread("ms"),
+            f"a first turn {ms(walls(r[1]).median)}", f"{dd.median:+.2f} ms paired",
+            "≤ +2 ms", self.met(dd.median <= 2.0)))
+        # A large store of turns, searched through the full-text index.
+        rows = s.ledger_rows
+        conn = sqlite3.connect(db)
+        words = ["window", "congestion", "latency", "sorting", "python", "rust", "kernel", "cache",
+                 "haiku", "budget", "router", "stream", "token", "ledger", "schema", "prompt"]
+        rnd = random.Random(14)
+        t = time.perf_counter()
+        conn.executemany(
+            "INSERT INTO turns (request_id, conversation_id, at, reference, label, prompt, answer)"
+            " VALUES (?, ?, ?, 'answer', 'answer', ?, ?)",
+            ((f"b{i:023x}", f"b{i // 5:023x}", now - rnd.randrange(90 * 86_400_000),
+              " ".join(rnd.choices(words, k=12)), " ".join(rnd.choices(words, k=40)))
+             for i in range(rows)))
+        conn.execute("INSERT INTO turns (request_id, conversation_id, at, reference, prompt, answer)"
+                     " VALUES ('needle', 'needle', ?, 'answer', 'where is the zebra', 'here')", (now,))
+        conn.commit()
+        conn.close()
+        print(f"  (stored {rows:,} turns in {time.perf_counter() - t:.1f} s)", file=sys.stderr)
+        cmd = [self.route, "log", "--search", "zebra"]
+        w = walls(series(cmd, env, s.slow_reps, 1))
+        self.report.add(Row(
+            "conversations", f"`log --search` (one match) over {rows:,} stored requests", ms(w.median),
+            w.spread("ms"), "", "", "≤ 100 ms", self.met(w.median <= 100.0)))
+        w = walls(series([self.route, "log", "--search", "window cache"], env, s.slow_reps, 1))
+        self.report.add(Row(
+            "conversations", f"`log --search` (two common words, newest 20) over {rows:,} stored requests",
+            ms(w.median), w.spread("ms"), "", "", "", None))
+
     def peer(self) -> None:
         llm = shutil.which("llm")
         if not llm:
@@ -888,6 +952,7 @@ class Bench:
             ("fan-out", self.fanout),
             ("memory", self.memory),
             ("ledger", self.ledger),
+            ("conversations", self.conversations),
             ("peer", self.peer),
         ]
         only = set(self.args.only.split(",")) if self.args.only else None

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The figure names the runner prints, in bench/run.py's `FIGURES`.
-const FIGURES: [&str; 9] = [
+const FIGURES: [&str; 10] = [
     "start-up",
     "per-request overhead",
     "first token",
@@ -19,6 +19,7 @@ const FIGURES: [&str; 9] = [
     "fan-out",
     "memory",
     "ledger",
+    "conversations",
     "peer",
 ];
 
