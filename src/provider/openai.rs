@@ -175,10 +175,82 @@ struct Choice {
 #[derive(Deserialize)]
 struct Message {
     #[serde(default)]
-    content: Option<String>,
+    content: Option<Content>,
     /// DeepSeek and vLLM name it `reasoning_content`, OpenRouter `reasoning`.
     #[serde(default, alias = "reasoning")]
     reasoning_content: Option<String>,
+}
+
+/// A message's `content`: a string as OpenAI sends it, or, from some
+/// compatible servers (Mistral's reasoning models, LiteLLM-style proxies), a
+/// list of typed parts: `{"type": "text", "text": …}` is answer text,
+/// `{"type": "thinking" | "reasoning", …}` is reasoning, anything else is left
+/// out. Read without buffering, so that the string case stays as fast.
+#[derive(Default)]
+struct Content {
+    text: String,
+    reasoning: String,
+}
+
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Content;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or a list of content parts")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Content, E> {
+                Ok(Content {
+                    text: v.to_owned(),
+                    reasoning: String::new(),
+                })
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Content, E> {
+                Ok(Content {
+                    text: v,
+                    reasoning: String::new(),
+                })
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Content, E> {
+                Ok(Content::default())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Content, A::Error> {
+                let mut out = Content::default();
+                while let Some(part) = seq.next_element::<ContentPart>()? {
+                    match part.kind.as_deref() {
+                        Some("text") | None => {
+                            out.text.push_str(part.text.as_deref().unwrap_or_default())
+                        }
+                        Some("thinking" | "reasoning") => {
+                            // Mistral: `thinking` holds a list of text parts.
+                            let text = part
+                                .text
+                                .or_else(|| part.thinking.map(|t| t.text))
+                                .unwrap_or_default();
+                            out.reasoning.push_str(&text);
+                        }
+                        Some(_) => {}
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+#[derive(Deserialize)]
+struct ContentPart {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    thinking: Option<Content>,
 }
 
 #[derive(Deserialize, Default)]
@@ -323,10 +395,12 @@ pub(super) fn parse_body(body: &[u8]) -> Result<Vec<StreamEvent>, ProviderError>
         return Err(ProviderError::invalid("the answer has no choices"));
     };
     if let Some(m) = choice.delta {
-        if let Some(r) = m.reasoning_content.filter(|r| !r.is_empty()) {
-            out.push(StreamEvent::Reasoning(r));
+        let content = m.content.unwrap_or_default();
+        let reasoning = m.reasoning_content.unwrap_or_default() + &content.reasoning;
+        if !reasoning.is_empty() {
+            out.push(StreamEvent::Reasoning(reasoning));
         }
-        out.push(StreamEvent::Delta(m.content.unwrap_or_default()));
+        out.push(StreamEvent::Delta(content.text));
     }
     if let Some(usage) = &c.usage {
         usage.events(&mut out);
@@ -383,8 +457,13 @@ impl ChunkState {
                 if let Some(r) = delta.reasoning_content.filter(|r| !r.is_empty()) {
                     out.push(StreamEvent::Reasoning(r));
                 }
-                if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
-                    out.push(StreamEvent::Delta(text));
+                if let Some(content) = delta.content {
+                    if !content.reasoning.is_empty() {
+                        out.push(StreamEvent::Reasoning(content.reasoning));
+                    }
+                    if !content.text.is_empty() {
+                        out.push(StreamEvent::Delta(content.text));
+                    }
                 }
             }
             if let Some(reason) = choice.finish_reason {
@@ -506,6 +585,51 @@ mod tests {
             reasoning_tokens: 2,
         })));
         crate::provider::testing::assert_same_at_every_split(&whole, bytes, decode);
+    }
+
+    /// Content as a list of typed parts, thinking first, as Mistral's
+    /// reasoning models stream it (source: Mistral's reasoning guide,
+    /// <https://docs.mistral.ai/capabilities/reasoning/>, `ThinkChunk` and
+    /// `TextChunk`), with a plain string chunk mixed in and the usage in the
+    /// last chunk, unasked.
+    const TYPED_PARTS: &str = include_str!("../../tests/fixtures/openai/typed-parts.sse");
+
+    #[test]
+    fn content_as_typed_parts_is_text_and_reasoning_at_every_split() {
+        let bytes = TYPED_PARTS.as_bytes();
+        let whole = decode(&[bytes]).unwrap();
+        assert_eq!(text(&whole), "Hello!");
+        let reasoning: String = whole
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Reasoning(r) => Some(r.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reasoning, "The user wants a greeting.");
+        assert!(whole.contains(&StreamEvent::Usage(Usage {
+            input_tokens: 12,
+            output_tokens: 18,
+            ..Usage::default()
+        })));
+        assert_eq!(whole.last(), Some(&StreamEvent::Done));
+        crate::provider::testing::assert_same_at_every_split(&whole, bytes, decode);
+    }
+
+    #[test]
+    fn a_whole_answer_with_typed_parts_is_not_malformed() {
+        let body = br#"{"id":"cmpl-1","object":"chat.completion","model":"magistral-medium-2509",
+          "choices":[{"index":0,"message":{"role":"assistant","content":[
+            {"type":"thinking","thinking":[{"type":"text","text":"Reasoning traces..."}]},
+            {"type":"text","text":"The answer."},
+            {"type":"reference","reference_ids":[1]}]},"finish_reason":"stop"}],
+          "usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#;
+        let events = parse_body(body).unwrap();
+        assert_eq!(text(&events), "The answer.");
+        assert!(events.contains(&StreamEvent::Reasoning("Reasoning traces...".into())));
+        // A null content (a tool call, a refusal) is no text, not an error.
+        let null = br#"{"choices":[{"message":{"role":"assistant","content":null},"finish_reason":"stop"}]}"#;
+        assert_eq!(text(&parse_body(null).unwrap()), "");
     }
 
     #[test]

@@ -51,7 +51,10 @@ fn check_with(name: &str, env: &TestEnv, run: &Run, extra: &[(&str, &str)]) {
         (r"\b\d+(\.\d+)?(ms|s)\b", "[TIME]"),
         (r#""(latency_ms|ttft_ms)":\d+"#, r#""$1":[MS]"#),
         (r#""request_id":"[0-9a-f]+""#, r#""request_id":"[ID]""#),
-        (r#""conversation_id":"[0-9a-f]+""#, r#""conversation_id":"[ID]""#),
+        (
+            r#""conversation_id":"[0-9a-f]+""#,
+            r#""conversation_id":"[ID]""#,
+        ),
         (
             r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?\b",
             "[DATETIME]",
