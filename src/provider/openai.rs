@@ -223,7 +223,7 @@ impl<'de> Deserialize<'de> for Content {
                 while let Some(part) = seq.next_element::<ContentPart>()? {
                     match part.kind.as_deref() {
                         Some("text") | None => {
-                            out.text.push_str(part.text.as_deref().unwrap_or_default())
+                            out.text.push_str(part.text.as_deref().unwrap_or_default());
                         }
                         Some("thinking" | "reasoning") => {
                             // Mistral: `thinking` holds a list of text parts.
