@@ -86,6 +86,12 @@ pub enum Found {
 const TURN_COLUMNS: &str = "request_id, conversation_id, at, reference, label, served_model, \
                             system, prompt, attachments, answer";
 
+/// [`TURN_COLUMNS`] of the `turns` table, for a query that joins another
+/// with columns of the same names (the full-text index).
+const TURN_COLUMNS_OF_TURNS: &str = "turns.request_id, turns.conversation_id, turns.at, \
+    turns.reference, turns.label, turns.served_model, turns.system, turns.prompt, \
+    turns.attachments, turns.answer";
+
 fn turn_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Turn> {
     let attachments: Option<String> = r.get(8)?;
     Ok(Turn {
@@ -234,7 +240,8 @@ impl Ledger {
         values: Vec<rusqlite::types::Value>,
     ) -> Result<Vec<Logged>, LedgerError> {
         let sql = format!(
-            "SELECT {TURN_COLUMNS}, strftime('%Y-%m-%d %H:%M', at / 1000, 'unixepoch', 'localtime')
+            "SELECT {TURN_COLUMNS_OF_TURNS},
+                    strftime('%Y-%m-%d %H:%M', turns.at / 1000, 'unixepoch', 'localtime')
              FROM turns {tail}"
         );
         let read: Vec<(Turn, String)> = self
@@ -269,12 +276,17 @@ impl Ledger {
         Ok(found.and_then(|bytes| Media::sniff(&bytes).map(|m| (m, bytes))))
     }
 
-    /// Turns, newest first, as `route log` lists them.
+    /// Turns, newest first, as `route log` lists them. With a search the
+    /// full-text index leads: its matches are walked newest first (turns are
+    /// appended in time order, so by id) until `limit` pass the other
+    /// filters, so that common words over a large ledger cost no sort of
+    /// every match.
     pub fn log(&self, filter: &LogFilter<'_>) -> Result<Vec<Logged>, LedgerError> {
+        let search = filter.search.filter(|t| !t.trim().is_empty());
         let mut clauses = Vec::new();
         let mut values: Vec<rusqlite::types::Value> = Vec::new();
-        if let Some(text) = filter.search.filter(|t| !t.trim().is_empty()) {
-            clauses.push("id IN (SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?)");
+        if let Some(text) = search {
+            clauses.push("turns_fts MATCH ?");
             values.push(fts_query(text).into());
         }
         if let Some(c) = filter.conversation_id {
@@ -285,11 +297,20 @@ impl Ledger {
             clauses.push("at >= ?");
             values.push(unix_ms(since).into());
         }
-        let mut tail = String::new();
+        let mut tail = if search.is_some() {
+            "JOIN turns_fts ON turns_fts.rowid = turns.id".to_owned()
+        } else {
+            String::new()
+        };
         if !clauses.is_empty() {
-            tail = format!("WHERE {}", clauses.join(" AND "));
+            tail.push_str(" WHERE ");
+            tail.push_str(&clauses.join(" AND "));
         }
-        tail.push_str(" ORDER BY at DESC, id DESC LIMIT ?");
+        tail.push_str(if search.is_some() {
+            " ORDER BY turns_fts.rowid DESC LIMIT ?"
+        } else {
+            " ORDER BY at DESC, id DESC LIMIT ?"
+        });
         values.push(i64::try_from(filter.limit).unwrap_or(i64::MAX).into());
         self.read(&tail, values)
     }
