@@ -19,6 +19,7 @@ pub mod profile;
 pub mod provider;
 pub mod router;
 pub mod signal;
+pub mod structured;
 pub mod suggest;
 pub mod time;
 pub mod tokens;

@@ -876,6 +876,7 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
                 .messages,
             params,
             stream: true,
+            ..ChatRequest::default()
         };
         let call = Call {
             request: &request,

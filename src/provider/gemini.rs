@@ -978,6 +978,7 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
                 .messages,
             params,
             stream: true,
+            ..ChatRequest::default()
         };
         let call = Call {
             request: &request,

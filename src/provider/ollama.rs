@@ -563,6 +563,7 @@ mod tests {
                 .messages,
             params,
             stream: true,
+            ..ChatRequest::default()
         };
         let call = Call {
             request: &request,

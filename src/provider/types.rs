@@ -17,6 +17,11 @@ pub struct ChatRequest {
     pub params: Params,
     /// Whether the answer is streamed.
     pub stream: bool,
+    /// `--schema`: the answer must be one JSON value matching it. Each
+    /// adapter asks for it in its provider's native structured output
+    /// ([`Schema::wire`](crate::structured::Schema::wire)); the router checks
+    /// the answer against it.
+    pub schema: Option<std::sync::Arc<crate::structured::Schema>>,
 }
 
 impl ChatRequest {
@@ -31,6 +36,7 @@ impl ChatRequest {
             messages,
             params,
             stream,
+            schema: None,
         }
     }
 
@@ -43,6 +49,12 @@ impl ChatRequest {
                 .is_some_and(|m| m.role == Role::System),
         );
         self.messages.splice(at..at, earlier.iter().cloned());
+    }
+
+    /// The same request, asking for one JSON value that matches `schema` (`--schema`).
+    #[must_use]
+    pub fn with_schema(self, schema: Option<std::sync::Arc<crate::structured::Schema>>) -> Self {
+        ChatRequest { schema, ..self }
     }
 
     /// The same request, asking the model to continue an answer that begins
