@@ -28,7 +28,14 @@ pub fn estimate_chat(request: &crate::provider::types::ChatRequest) -> u64 {
         .iter()
         .map(|m| estimate(&m.joined()))
         .sum::<u64>()
+        + request.schema.as_deref().map_or(0, estimate_schema)
         + FRAMING
+}
+
+/// Estimated tokens of a `--schema`: providers bill the schema they are
+/// sent as input (OpenAI's `response_format`, Anthropic's tool).
+pub fn estimate_schema(schema: &crate::structured::Schema) -> u64 {
+    estimate(&schema.wire().to_string())
 }
 
 /// Estimated tokens of a request: system prompt, prompt, and a few tokens of

@@ -172,6 +172,11 @@ impl Reporter for ModelProgress {
             .set_message(self.with_run(&format!("streaming {} {unit},", self.tokens)));
     }
 
+    /// A `--schema` answer streams the same, though none of it is shown yet.
+    fn held(&mut self, text: &str) {
+        self.delta(text);
+    }
+
     fn attempt_finished(&mut self, attempt: &Attempt, _next: Option<&str>) {
         let state = match attempt.error() {
             None => {

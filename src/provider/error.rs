@@ -33,13 +33,15 @@ pub enum ErrorKind {
     InvalidResponse,
     /// A stream that ended without the provider's end marker.
     Incomplete,
+    /// A complete answer that is not JSON, or does not match `--schema`.
+    InvalidOutput,
     /// The user interrupted the request.
     Cancelled,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of the contract's table.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::Connect,
         ErrorKind::Timeout,
         ErrorKind::Auth,
@@ -51,6 +53,7 @@ impl ErrorKind {
         ErrorKind::BadRequest,
         ErrorKind::InvalidResponse,
         ErrorKind::Incomplete,
+        ErrorKind::InvalidOutput,
         ErrorKind::Cancelled,
     ];
 
@@ -72,6 +75,7 @@ impl ErrorKind {
             ErrorKind::BadRequest => "bad_request",
             ErrorKind::InvalidResponse => "invalid_response",
             ErrorKind::Incomplete => "incomplete",
+            ErrorKind::InvalidOutput => "invalid_output",
             ErrorKind::Cancelled => "cancelled",
         }
     }

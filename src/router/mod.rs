@@ -189,6 +189,9 @@ pub trait Reporter {
     /// A piece of answer text of the attempt in progress. A reporter may hold
     /// it back until [`Reporter::flush`].
     fn delta(&mut self, _text: &str) {}
+    /// A piece of answer text held back instead of shown (`--schema`: the
+    /// answer is checked once complete), for progress only.
+    fn held(&mut self, _text: &str) {}
     /// The router is about to wait for the network: text held back by
     /// [`Reporter::delta`] must be shown now. Deltas that arrive back to back
     /// come between two flushes, so a reporter that buffers them writes once
@@ -481,6 +484,9 @@ async fn attempt_once<'p>(
     // that reported no usage (or too little).
     let mut heard = false;
     let mut reasoning_bytes = 0usize;
+    // With `--schema` the answer is held back until it is complete and
+    // matches: nothing of it is shown, so nothing is continued either.
+    let held = request.schema.is_some();
     let result = match adapter.build(&call) {
         Err(e) => Err(e),
         Ok(http_request) => {
@@ -499,9 +505,14 @@ async fn attempt_once<'p>(
                         attempt.ttft = Some(clock.elapsed());
                     }
                     if !text.is_empty() {
-                        attempt.reach = Reach::Printed;
-                        reporter.borrow_mut().delta(&text);
-                        delivered.set(delivered.get() + 1);
+                        if held {
+                            // Checked against the schema once complete; never shown before.
+                            reporter.borrow_mut().held(&text);
+                        } else {
+                            attempt.reach = Reach::Printed;
+                            reporter.borrow_mut().delta(&text);
+                            delivered.set(delivered.get() + 1);
+                        }
                         attempt.text.push_str(&text);
                     }
                 }
@@ -562,7 +573,17 @@ async fn attempt_once<'p>(
         .usage
         .as_ref()
         .and_then(|u| planned.candidate.facts.cost(u));
-    attempt.result = result;
+    attempt.result = match (result, &request.schema) {
+        (Ok(()), Some(schema)) => match schema.check(&attempt.text) {
+            // The answer is the value alone, on one line.
+            Ok(checked) => {
+                attempt.text = checked.line;
+                Ok(())
+            }
+            Err(why) => Err(ProviderError::new(ErrorKind::InvalidOutput, why)),
+        },
+        (result, _) => result,
+    };
     attempt
 }
 

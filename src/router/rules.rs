@@ -39,6 +39,7 @@ pub struct AttemptState {
 /// | timeout | no retry | next |
 /// | 401 / 403 | no retry | next |
 /// | context length | no retry | next with a larger window |
+/// | an answer that does not match `--schema` | no retry | next |
 /// | other 4xx | no retry | stop |
 ///
 /// A stream that broke off (`incomplete`) moves on: after printed text the
@@ -51,9 +52,13 @@ pub fn decide(
     jitter: f64,
 ) -> Decision {
     match error.kind {
-        ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Auth | ErrorKind::Incomplete => {
-            Decision::Next
-        }
+        // An answer that does not match `--schema`: the same model, asked
+        // again, most likely answers the same way; another model may not.
+        ErrorKind::Connect
+        | ErrorKind::Timeout
+        | ErrorKind::Auth
+        | ErrorKind::Incomplete
+        | ErrorKind::InvalidOutput => Decision::Next,
         ErrorKind::Server | ErrorKind::Overloaded | ErrorKind::InvalidResponse => {
             if state.tries <= settings.retries && !state.printed {
                 Decision::Retry(backoff(settings.backoff, state.tries, jitter))
@@ -171,6 +176,8 @@ mod tests {
             Decision::Stop
         );
         assert_eq!(d(ErrorKind::Incomplete, None, None, FIRST), Decision::Next);
+        assert_eq!(d(ErrorKind::InvalidOutput, None, None, FIRST), Decision::Next);
+        assert_eq!(d(ErrorKind::InvalidOutput, None, None, LAST), Decision::Next);
         // After text was printed a transient error moves on instead of retrying.
         assert_eq!(
             d(
@@ -206,8 +213,6 @@ mod tests {
 ///   is treated as our request being wrong ("other HTTP 4xx": stop), and a
 ///   refusal in a 200 answer is not detected; the refusal issue moves
 ///   `ContentPolicy` to [`Row::Refusal`] and `expect` to `Next`.
-/// - "an answer that does not match `--schema`": next model (no `--schema`
-///   and no `invalid_output` kind yet).
 #[cfg(test)]
 mod contract_table {
     use std::time::Duration;
@@ -233,6 +238,8 @@ mod contract_table {
         Auth,
         /// "context length exceeded": next model with a larger window.
         ContextLength,
+        /// "an answer that does not match `--schema`": no retry, next.
+        InvalidOutput,
         /// "other HTTP 4xx (our request is wrong)": stop.
         OtherClientError,
         /// A stream that broke off: the next model, never the same one again
@@ -257,6 +264,7 @@ mod contract_table {
             // Until the refusal row lands (see the module's note).
             ErrorKind::ContentPolicy | ErrorKind::BadRequest => Row::OtherClientError,
             ErrorKind::Incomplete => Row::Incomplete,
+            ErrorKind::InvalidOutput => Row::InvalidOutput,
             ErrorKind::Cancelled => Row::Cancelled,
         }
     }
@@ -306,7 +314,7 @@ mod contract_table {
     ) {
         let context = format!("{row:?} in {state:?} with Retry-After {retry_after:?}");
         match row {
-            Row::Connect | Row::Timeout | Row::Auth | Row::Incomplete => {
+            Row::Connect | Row::Timeout | Row::Auth | Row::Incomplete | Row::InvalidOutput => {
                 assert_eq!(got, Decision::Next, "{context}");
             }
             Row::ContextLength => assert_eq!(got, Decision::NextLargerWindow, "{context}"),
