@@ -6,6 +6,10 @@
 //! - Streaming chunks: <https://platform.openai.com/docs/api-reference/chat-streaming>
 //! - Errors: <https://platform.openai.com/docs/guides/error-codes>
 //! - OpenRouter's `usage.cost`: <https://openrouter.ai/docs/use-cases/usage-accounting>
+//! - Structured output (`response_format` of type `json_schema`):
+//!   <https://platform.openai.com/docs/api-reference/chat/create#chat-create-response_format>,
+//!   the SDK's shape of it: <https://github.com/openai/openai-python/blob/main/src/openai/types/shared/response_format_json_schema.py>,
+//!   and what strict mode takes: <https://platform.openai.com/docs/guides/structured-outputs#supported-schemas>
 
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde::Deserialize;
@@ -145,10 +149,89 @@ pub(super) fn body(call: &Call<'_>, max_tokens_field: &'static str) -> Vec<u8> {
         },
         &mut body,
     );
+    if let Some(schema) = &req.schema {
+        body.insert("response_format".into(), response_format(schema.wire()));
+    }
     for (k, v) in &p.extra {
         body.insert(k.clone(), v.clone());
     }
     serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
+}
+
+/// `--schema` as Chat Completions' structured output. Strict mode (the
+/// model is held to the schema as it writes) only takes schemas that keep
+/// its rules, and refuses the request otherwise; a schema that does not is
+/// sent with `strict: false`, and route checks the answer either way.
+fn response_format(schema: &Value) -> Value {
+    json!({
+        "type": "json_schema",
+        "json_schema": {
+            "name": crate::structured::ANSWER_NAME,
+            "schema": schema,
+            "strict": strict_compatible(schema),
+        }
+    })
+}
+
+/// Whether strict mode takes the schema, as OpenAI's guide lists its rules
+/// (<https://platform.openai.com/docs/guides/structured-outputs#supported-schemas>):
+/// an object at the root, not an `anyOf`; in every object
+/// `additionalProperties: false` and every property `required`; a `$ref`
+/// with nothing beside it; and no keyword outside the supported ones.
+pub(super) fn strict_compatible(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("object")
+        && schema.get("anyOf").is_none()
+        && strict_node(schema)
+}
+
+/// The `format`s strict mode knows.
+const STRICT_FORMATS: [&str; 9] = [
+    "date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid",
+];
+
+fn strict_node(node: &Value) -> bool {
+    let Some(fields) = node.as_object() else {
+        return false;
+    };
+    if fields.contains_key("$ref") && fields.len() > 1 {
+        return false;
+    }
+    let all = |v: &Value, each: fn(&Value) -> bool| match v {
+        Value::Object(m) => m.values().all(each),
+        Value::Array(a) => a.iter().all(each),
+        _ => false,
+    };
+    let keywords_ok = fields.iter().all(|(k, v)| match k.as_str() {
+        "type" | "description" | "title" | "enum" | "const" | "$ref" | "required" | "pattern"
+        | "multipleOf" | "maximum" | "exclusiveMaximum" | "minimum" | "exclusiveMinimum"
+        | "minItems" | "maxItems" => true,
+        "additionalProperties" => v == &Value::Bool(false),
+        "format" => v.as_str().is_some_and(|f| STRICT_FORMATS.contains(&f)),
+        "items" => strict_node(v),
+        "properties" | "$defs" | "definitions" => v.is_object() && all(v, strict_node),
+        "anyOf" => v.is_array() && all(v, strict_node),
+        _ => false,
+    });
+    let is_object = match fields.get("type") {
+        Some(Value::String(t)) => t == "object",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "object"),
+        _ => fields.contains_key("properties"),
+    };
+    if !is_object {
+        return keywords_ok;
+    }
+    let required: Vec<&str> = fields
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let every_property_required = fields
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_none_or(|p| p.keys().all(|k| required.contains(&k.as_str())));
+    keywords_ok
+        && fields.get("additionalProperties") == Some(&Value::Bool(false))
+        && every_property_required
 }
 
 #[derive(Deserialize)]
@@ -568,6 +651,87 @@ mod tests {
                 && !KIND.can_continue(Continuation::None, "m")
         );
         assert!(!crate::provider::azure::KIND.can_continue(Continuation::Prefix, "m"));
+    }
+
+    fn schema(value: Value) -> std::sync::Arc<crate::structured::Schema> {
+        std::sync::Arc::new(crate::structured::Schema::new(value).unwrap())
+    }
+
+    /// `--schema` is `response_format` of type `json_schema`, as the API
+    /// reference and the SDK's `ResponseFormatJSONSchema` give it
+    /// (<https://github.com/openai/openai-python/blob/main/src/openai/types/shared/response_format_json_schema.py>).
+    #[test]
+    fn a_schema_is_sent_as_response_format_json_schema() {
+        use crate::provider::types::{ChatRequest, Params};
+        use crate::provider::{Continuation, Endpoint};
+        let strict = json!({
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}}},
+            "required": ["name", "tags"],
+            "additionalProperties": false
+        });
+        let request = ChatRequest::prompt(None, "Hi", Params::default(), true)
+            .with_schema(Some(schema(strict.clone())));
+        let endpoint = Endpoint {
+            name: "o".into(),
+            kind: KIND,
+            base_url: "https://api.openai.com/v1".into(),
+            key: None,
+            headers: vec![],
+            api_version: None,
+            continuation: Continuation::None,
+        };
+        let call = Call {
+            request: &request,
+            endpoint: &endpoint,
+            model: "gpt-4o-mini",
+            max_output_tokens: None,
+        };
+        let body: Value = serde_json::from_slice(&OpenAi.build(&call).unwrap().body).unwrap();
+        assert_eq!(
+            body["response_format"],
+            json!({"type": "json_schema", "json_schema": {"name": "answer", "schema": strict, "strict": true}})
+        );
+        // Azure shares the body.
+        let azure = crate::provider::azure::Azure.build(&call).unwrap();
+        let azure: Value = serde_json::from_slice(&azure.body).unwrap();
+        assert_eq!(azure["response_format"], body["response_format"]);
+    }
+
+    #[test]
+    fn strict_mode_only_for_schemas_that_keep_its_rules() {
+        let ok = json!({
+            "type": "object",
+            "properties": {
+                "when": {"type": "string", "format": "date"},
+                "kind": {"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "null"}]},
+                "item": {"$ref": "#/$defs/item"}
+            },
+            "required": ["when", "kind", "item"],
+            "additionalProperties": false,
+            "$defs": {"item": {"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}},
+                               "required": ["n"], "additionalProperties": false}}
+        });
+        assert!(strict_compatible(&ok));
+        let not = |edit: &dyn Fn(&mut Value)| {
+            let mut s = ok.clone();
+            edit(&mut s);
+            !strict_compatible(&s)
+        };
+        // An optional property, an open object, a nested open object.
+        assert!(not(&|s| s["required"] = json!(["when", "kind"])));
+        assert!(not(&|s| {
+            s.as_object_mut().unwrap().remove("additionalProperties");
+        }));
+        assert!(not(&|s| s["$defs"]["item"]["additionalProperties"] = json!(true)));
+        // Keywords strict mode does not take, a format it does not know, a $ref with company.
+        assert!(not(&|s| s["properties"]["when"]["minLength"] = json!(1)));
+        assert!(not(&|s| s["properties"]["when"]["format"] = json!("uri")));
+        assert!(not(&|s| s["properties"]["item"]["description"] = json!("x")));
+        assert!(not(&|s| s["properties"]["when"]["default"] = json!("2024-01-01")));
+        // The root must be a plain object.
+        assert!(!strict_compatible(&json!({"anyOf": [ok.clone()]})));
+        assert!(!strict_compatible(&json!({"type": "array", "items": ok.clone()})));
     }
 
     #[test]
