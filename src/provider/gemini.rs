@@ -7,6 +7,9 @@
 //! - Thought parts and `thoughtsTokenCount`: <https://ai.google.dev/gemini-api/docs/thinking>
 //! - Error statuses: <https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes>
 //! - The `x-goog-api-key` header: <https://ai.google.dev/gemini-api/docs/api-key>
+//! - Structured output (`responseMimeType` + `responseJsonSchema`):
+//!   <https://ai.google.dev/gemini-api/docs/structured-output>,
+//!   <https://ai.google.dev/api/generate-content#FIELDS.response_json_schema>
 //!
 //! The key travels only in the `x-goog-api-key` header, never as `?key=` in the
 //! URL, where it would end up in logs and error messages.
@@ -205,6 +208,13 @@ fn body(call: &Call<'_>) -> Vec<u8> {
             "systemInstruction".into(),
             json!({"parts": [{"text": system}]}),
         );
+    }
+    // `--schema`: JSON out, held to the schema. `responseJsonSchema` takes
+    // JSON Schema as it is written (`responseSchema` wants Google's own
+    // OpenAPI subset, with upper-case types).
+    if let Some(schema) = &req.schema {
+        config.insert("responseMimeType".into(), json!("application/json"));
+        config.insert("responseJsonSchema".into(), schema.wire().clone());
     }
     // Extra parameters: a GenerationConfig field goes inside generationConfig,
     // a whole `generationConfig` object is merged into it, anything else is a
@@ -1073,6 +1083,41 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
             json!({"temperature": 1.0, "candidateCount": 1, "topK": 3})
         );
         assert!(body.get("candidate_count").is_none());
+    }
+
+    /// `--schema`: `responseMimeType` and `responseJsonSchema` inside
+    /// `generationConfig` (<https://ai.google.dev/gemini-api/docs/structured-output>);
+    /// a `-o` of the same field still wins.
+    #[test]
+    fn a_schema_is_response_json_schema_in_generation_config() {
+        let provider = provider("https://generativelanguage.googleapis.com");
+        let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}});
+        let mut params = Params::default();
+        params.set("max_tokens", json!(50)).unwrap();
+        let request = ChatRequest::prompt(None, "Hi", params, true).with_schema(Some(
+            std::sync::Arc::new(crate::structured::Schema::new(schema.clone()).unwrap()),
+        ));
+        let body = |request: &ChatRequest| {
+            let call = Call {
+                request,
+                endpoint: &provider,
+                model: "gemini-2.5-flash",
+                max_output_tokens: None,
+            };
+            serde_json::from_slice::<Value>(&Gemini.build(&call).unwrap().body).unwrap()
+        };
+        assert_eq!(
+            body(&request)["generationConfig"],
+            json!({"maxOutputTokens": 50, "responseMimeType": "application/json", "responseJsonSchema": schema})
+        );
+        let mut own = request.clone();
+        own.params
+            .set("response_mime_type", json!("text/x.enum"))
+            .unwrap();
+        assert_eq!(
+            body(&own)["generationConfig"]["responseMimeType"],
+            "text/x.enum"
+        );
     }
 }
 

@@ -5,6 +5,8 @@
 //! - Current reference (`think`, `message.thinking`): <https://docs.ollama.com/api/chat>
 //! - Thinking: <https://docs.ollama.com/capabilities/thinking>
 //! - `options` (Modelfile parameters): <https://github.com/ollama/ollama/blob/main/docs/modelfile.md#valid-parameters-and-values>
+//! - Structured output (`format` holding a JSON Schema): <https://docs.ollama.com/capabilities/structured-outputs>,
+//!   <https://github.com/ollama/ollama/blob/main/docs/api.md#request-structured-outputs>
 //!
 //! A local server needs no key. When the profile gives one anyway it is sent
 //! as `Authorization: Bearer`, which hosted Ollama-compatible servers expect.
@@ -140,6 +142,11 @@ fn body(call: &Call<'_>) -> Vec<u8> {
     body.insert("messages".into(), Value::Array(messages));
     // Ollama streams unless told otherwise: always say which.
     body.insert("stream".into(), json!(req.stream));
+    // `--schema`: `format` takes a JSON Schema, and Ollama holds the model
+    // to it as it writes.
+    if let Some(schema) = &req.schema {
+        body.insert("format".into(), schema.wire().clone());
+    }
     // Extra parameters: `format`, `keep_alive` and `think` are request fields;
     // a whole `options` object is merged; anything else (`num_ctx`, `top_k`,
     // `repeat_penalty`, …) is a model option.
@@ -644,6 +651,26 @@ mod tests {
             body,
             json!({"model": "llama3.2", "messages": [{"role": "user", "content": "Hi"}], "stream": false})
         );
+    }
+
+    /// `--schema` is `format` holding the schema
+    /// (<https://github.com/ollama/ollama/blob/main/docs/api.md#request-structured-outputs>).
+    #[test]
+    fn a_schema_is_the_format() {
+        let provider = provider();
+        let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]});
+        let request = ChatRequest::prompt(None, "Hi", Params::default(), true).with_schema(Some(
+            std::sync::Arc::new(crate::structured::Schema::new(schema.clone()).unwrap()),
+        ));
+        let call = Call {
+            request: &request,
+            endpoint: &provider,
+            model: "llama3.2",
+            max_output_tokens: None,
+        };
+        let body: Value = serde_json::from_slice(&Ollama.build(&call).unwrap().body).unwrap();
+        assert_eq!(body["format"], schema);
+        assert!(body.get("options").is_none());
     }
 }
 
