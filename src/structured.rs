@@ -184,7 +184,9 @@ impl Schema {
                 MESSAGE_MAX,
             ));
         }
-        Ok(Checked { line: minified(raw) })
+        Ok(Checked {
+            line: minified(raw),
+        })
     }
 }
 
@@ -335,7 +337,10 @@ mod tests {
     #[test]
     fn what_is_not_a_usable_schema_is_refused_with_why() {
         let e = Schema::new(json!(true)).unwrap_err();
-        assert!(e.starts_with("is not a JSON Schema object (it is a boolean)"), "{e}");
+        assert!(
+            e.starts_with("is not a JSON Schema object (it is a boolean)"),
+            "{e}"
+        );
         let e = Schema::new(json!({"type": "strnig"})).unwrap_err();
         assert!(e.starts_with("is not a valid JSON Schema: "), "{e}");
         assert!(e.contains("/type"), "{e}");

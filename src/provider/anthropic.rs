@@ -7,6 +7,10 @@
 //! - The `anthropic-version` header: <https://docs.anthropic.com/en/api/versioning>
 //! - Cache fields of `usage`: <https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching>
 //! - Thinking blocks: <https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking>
+//! - Tools, a forced tool (`tool_choice`) and their streamed input (`input_json_delta`):
+//!   <https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#forcing-tool-use>,
+//!   <https://docs.anthropic.com/en/docs/build-with-claude/streaming>; the SDK's
+//!   `ToolChoiceTool`: <https://github.com/anthropics/anthropic-sdk-python/blob/main/src/anthropic/types/tool_choice_tool_param.py>
 //!
 //! Usage is normalised on the way out: Anthropic's `input_tokens` are only the
 //! uncached remainder of the prompt, so cache reads and cache writes are added
@@ -180,10 +184,41 @@ fn body(call: &Call<'_>) -> Vec<u8> {
         },
         &mut body,
     );
+    if let Some(schema) = &req.schema {
+        let (tools, choice) = answer_tool(schema.wire());
+        body.insert("tools".into(), tools);
+        body.insert("tool_choice".into(), choice);
+    }
     for (k, v) in &p.extra {
         body.insert(k.clone(), v.clone());
     }
     serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
+}
+
+/// `--schema` as a tool whose input is the answer, and `tool_choice` making
+/// the model call it, once: Anthropic's "JSON mode"
+/// (<https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#json-mode>).
+/// The answer then arrives as the tool's input, not as text.
+///
+/// Why not structured outputs (`output_config.format`,
+/// <https://platform.claude.com/docs/en/build-with-claude/structured-outputs>):
+/// only Claude 4.5 and later models take it, with a subset of JSON Schema,
+/// and a request an older model or a compatible server does not take fails
+/// with a 400 that ends the chain ("other 4xx: stop"). A forced tool works on
+/// every Claude model and every server that speaks the Messages API, takes
+/// any JSON Schema as `input_schema`, and route checks the answer either way.
+/// (A forced tool cannot go with extended thinking; route sends none.)
+fn answer_tool(schema: &Value) -> (Value, Value) {
+    let name = crate::structured::ANSWER_NAME;
+    (
+        json!([{
+            "name": name,
+            "description": "Give your answer: the input of this tool is the answer itself, \
+                            one JSON value that matches the input schema.",
+            "input_schema": schema,
+        }]),
+        json!({"type": "tool", "name": name, "disable_parallel_tool_use": true}),
+    )
 }
 
 /// A whole message (non-streamed body), also the `message` of `message_start`.
@@ -204,7 +239,8 @@ struct Message {
     error: Option<WireError>,
 }
 
-/// A content block. Tool use, redacted thinking and the rest are not answer text.
+/// A content block. Redacted thinking and the rest are not answer text, and
+/// neither is the use of a tool other than route's `--schema` answer.
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Block {
@@ -216,8 +252,39 @@ enum Block {
         #[serde(default)]
         thinking: String,
     },
+    /// A tool call; with `name` [`crate::structured::ANSWER_NAME`], the
+    /// `--schema` answer (its input, read by [`answer_input`]).
+    ToolUse {
+        #[serde(default)]
+        name: String,
+    },
     #[serde(other)]
     Other,
+}
+
+/// The raw text of the `input` of route's answer tool in a whole message,
+/// as the server wrote it (key order kept, unlike a parsed value).
+fn answer_input(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Raw<'a> {
+        #[serde(borrow, default)]
+        content: Vec<&'a serde_json::value::RawValue>,
+    }
+    #[derive(Deserialize)]
+    struct RawBlock<'a> {
+        #[serde(default, rename = "type")]
+        kind: String,
+        #[serde(default)]
+        name: String,
+        #[serde(borrow, default)]
+        input: Option<&'a serde_json::value::RawValue>,
+    }
+    let raw: Raw<'_> = serde_json::from_slice(body).ok()?;
+    raw.content.iter().find_map(|block| {
+        let block: RawBlock<'_> = serde_json::from_str(block.get()).ok()?;
+        (block.kind == "tool_use" && block.name == crate::structured::ANSWER_NAME)
+            .then(|| block.input.map_or_else(String::new, |i| i.get().to_owned()))
+    })
 }
 
 /// One streamed event, told apart by its `type`. `ping`, `content_block_stop`
@@ -248,8 +315,8 @@ enum Event {
     Unknown,
 }
 
-/// `input_json_delta` (tool arguments), `signature_delta` and `citations_delta`
-/// carry no answer text.
+/// `signature_delta` and `citations_delta` carry no answer text, and
+/// `input_json_delta` only inside route's answer tool.
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum BlockDelta {
@@ -260,6 +327,10 @@ enum BlockDelta {
     ThinkingDelta {
         #[serde(default)]
         thinking: String,
+    },
+    InputJsonDelta {
+        #[serde(default)]
+        partial_json: String,
     },
     #[serde(other)]
     Other,
@@ -426,12 +497,18 @@ fn parse_body(body: &[u8]) -> Result<Vec<StreamEvent>, ProviderError> {
     }
     let mut reasoning = String::new();
     let mut text = String::new();
+    let mut answer_tool = false;
     for block in m.content {
         match block {
             Block::Text { text: t } => text.push_str(&t),
             Block::Thinking { thinking } => reasoning.push_str(&thinking),
+            Block::ToolUse { name } => answer_tool |= name == crate::structured::ANSWER_NAME,
             Block::Other => {}
         }
+    }
+    // A `--schema` answer is the input of route's tool, and nothing else.
+    if answer_tool {
+        text = answer_input(body).unwrap_or_default();
     }
     if !reasoning.is_empty() {
         out.push(StreamEvent::Reasoning(reasoning));
@@ -458,6 +535,9 @@ struct Decoder {
 struct EventState {
     usage: WireUsage,
     served_model_sent: bool,
+    /// The block being streamed is route's answer tool (`--schema`): its
+    /// `input_json_delta`s are the answer.
+    in_answer_tool: bool,
     done: bool,
 }
 
@@ -484,19 +564,30 @@ impl EventState {
                     out.push(StreamEvent::Usage(self.usage.normalised()));
                 }
             }
-            Event::ContentBlockStart { content_block } => match content_block {
-                Block::Text { text } if !text.is_empty() => out.push(StreamEvent::Delta(text)),
-                Block::Thinking { thinking } if !thinking.is_empty() => {
-                    out.push(StreamEvent::Reasoning(thinking));
+            Event::ContentBlockStart { content_block } => {
+                self.in_answer_tool = matches!(&content_block,
+                    Block::ToolUse { name } if name == crate::structured::ANSWER_NAME);
+                match content_block {
+                    Block::Text { text } if !text.is_empty() => {
+                        out.push(StreamEvent::Delta(text));
+                    }
+                    Block::Thinking { thinking } if !thinking.is_empty() => {
+                        out.push(StreamEvent::Reasoning(thinking));
+                    }
+                    _ => {}
                 }
-                _ => {}
-            },
+            }
             Event::ContentBlockDelta { delta } => match delta {
                 BlockDelta::TextDelta { text } if !text.is_empty() => {
                     out.push(StreamEvent::Delta(text));
                 }
                 BlockDelta::ThinkingDelta { thinking } if !thinking.is_empty() => {
                     out.push(StreamEvent::Reasoning(thinking));
+                }
+                BlockDelta::InputJsonDelta { partial_json }
+                    if self.in_answer_tool && !partial_json.is_empty() =>
+                {
+                    out.push(StreamEvent::Delta(partial_json));
                 }
                 _ => {}
             },
@@ -547,6 +638,10 @@ mod tests {
     const ERROR_STREAM: &str = include_str!("../../tests/fixtures/anthropic/error.sse");
     /// A non-streamed answer with a thinking block.
     const MESSAGE: &str = include_str!("../../tests/fixtures/anthropic/message.json");
+    /// A `--schema` answer streamed as the input of route's forced tool.
+    const TOOL_STREAM: &str = include_str!("../../tests/fixtures/anthropic/tool_use.sse");
+    /// The same, not streamed.
+    const TOOL_MESSAGE: &str = include_str!("../../tests/fixtures/anthropic/tool_use.json");
 
     fn decode(chunks: &[&[u8]]) -> Result<Vec<StreamEvent>, ProviderError> {
         crate::provider::testing::decode(&mut Decoder::default(), chunks)
@@ -713,6 +808,62 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
                 StreamEvent::Finish(FinishReason::ToolCalls),
                 StreamEvent::Done,
             ]
+        );
+    }
+
+    #[test]
+    fn a_schema_answer_is_the_input_of_the_answer_tool_at_every_split() {
+        let bytes = TOOL_STREAM.as_bytes();
+        let whole = decode(&[bytes]).unwrap();
+        assert_eq!(text(&whole), r#"{"name": "Ada", "age": 36}"#);
+        assert!(whole.contains(&StreamEvent::Finish(FinishReason::ToolCalls)));
+        assert_eq!(whole.last(), Some(&StreamEvent::Done));
+        crate::provider::testing::assert_same_at_every_split(&whole, bytes, decode);
+        // Another tool's input is not the answer.
+        let other = TOOL_STREAM.replace("\"name\":\"answer\"", "\"name\":\"get_weather\"");
+        assert_eq!(text(&decode(&[other.as_bytes()]).unwrap()), "");
+    }
+
+    #[test]
+    fn a_whole_schema_answer_is_the_tools_input_as_written() {
+        let events = parse_body(TOOL_MESSAGE.as_bytes()).unwrap();
+        assert_eq!(
+            text(&events),
+            r#"{"name": "Ada", "age": 36, "languages": ["en", "fr"]}"#
+        );
+        assert!(events.contains(&StreamEvent::Finish(FinishReason::ToolCalls)));
+        let other = TOOL_MESSAGE.replace("\"answer\"", "\"get_weather\"");
+        assert_eq!(text(&parse_body(other.as_bytes()).unwrap()), "");
+    }
+
+    /// `--schema` is a tool of that input schema, and `tool_choice` forcing
+    /// it: <https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#forcing-tool-use>.
+    #[test]
+    fn a_schema_is_a_forced_answer_tool() {
+        let provider = provider(None);
+        let schema =
+            json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]});
+        let request = ChatRequest::prompt(None, "Hi", Params::default(), true).with_schema(Some(
+            std::sync::Arc::new(crate::structured::Schema::new(schema.clone()).unwrap()),
+        ));
+        let call = Call {
+            request: &request,
+            endpoint: &provider,
+            model: "claude-haiku-4-5",
+            max_output_tokens: None,
+        };
+        let body = json_body(&Anthropic.build(&call).unwrap());
+        assert_eq!(body["tools"][0]["name"], "answer");
+        assert_eq!(body["tools"][0]["input_schema"], schema);
+        assert!(
+            body["tools"][0]["description"]
+                .as_str()
+                .unwrap()
+                .contains("the answer itself, one JSON value")
+        );
+        assert_eq!(
+            body["tool_choice"],
+            json!({"type": "tool", "name": "answer", "disable_parallel_tool_use": true})
         );
     }
 
@@ -1017,6 +1168,8 @@ mod fuzz {
     const STREAM: &[u8] = include_bytes!("../../tests/fixtures/anthropic/stream.sse");
     const ERROR: &[u8] = include_bytes!("../../tests/fixtures/anthropic/error.sse");
     const MESSAGE: &[u8] = include_bytes!("../../tests/fixtures/anthropic/message.json");
+    const TOOL_STREAM: &[u8] = include_bytes!("../../tests/fixtures/anthropic/tool_use.sse");
+    const TOOL_MESSAGE: &[u8] = include_bytes!("../../tests/fixtures/anthropic/tool_use.json");
     const EVENTS: &[&str] = &[
         "message_start",
         "content_block_start",
@@ -1043,6 +1196,11 @@ mod fuzz {
         "text_delta",
         "thinking_delta",
         "input_json_delta",
+        "partial_json",
+        "tool_use",
+        "name",
+        "answer",
+        "input",
         "stop_reason",
         "end_turn",
         "max_tokens",
@@ -1080,16 +1238,18 @@ mod fuzz {
         }
 
         #[test]
-        fn decoder_on_a_damaged_fixture(b in mutated(STREAM), e in mutated(ERROR), c in cuts()) {
+        fn decoder_on_a_damaged_fixture(b in mutated(STREAM), e in mutated(ERROR), t in mutated(TOOL_STREAM), c in cuts()) {
             split_invariant(&Anthropic, &b, &c)?;
             split_invariant(&Anthropic, &e, &c)?;
+            split_invariant(&Anthropic, &t, &c)?;
         }
 
         #[test]
-        fn body_parser_is_total(v in json(KEYS), b in bytes(), m in mutated(MESSAGE)) {
+        fn body_parser_is_total(v in json(KEYS), b in bytes(), m in mutated(MESSAGE), t in mutated(TOOL_MESSAGE)) {
             body_is_total(&Anthropic, v.to_string().as_bytes())?;
             body_is_total(&Anthropic, &b)?;
             body_is_total(&Anthropic, &m)?;
+            body_is_total(&Anthropic, &t)?;
         }
 
         /// Token counts are the server's numbers: any u64 at all.

@@ -658,7 +658,8 @@ mod tests {
     #[test]
     fn a_schema_is_the_format() {
         let provider = provider();
-        let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]});
+        let schema =
+            json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]});
         let request = ChatRequest::prompt(None, "Hi", Params::default(), true).with_schema(Some(
             std::sync::Arc::new(crate::structured::Schema::new(schema.clone()).unwrap()),
         ));

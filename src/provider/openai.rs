@@ -186,7 +186,15 @@ pub(super) fn strict_compatible(schema: &Value) -> bool {
 
 /// The `format`s strict mode knows.
 const STRICT_FORMATS: [&str; 9] = [
-    "date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid",
+    "date-time",
+    "time",
+    "date",
+    "duration",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "uuid",
 ];
 
 fn strict_node(node: &Value) -> bool {
@@ -723,15 +731,21 @@ mod tests {
         assert!(not(&|s| {
             s.as_object_mut().unwrap().remove("additionalProperties");
         }));
-        assert!(not(&|s| s["$defs"]["item"]["additionalProperties"] = json!(true)));
+        assert!(not(
+            &|s| s["$defs"]["item"]["additionalProperties"] = json!(true)
+        ));
         // Keywords strict mode does not take, a format it does not know, a $ref with company.
         assert!(not(&|s| s["properties"]["when"]["minLength"] = json!(1)));
         assert!(not(&|s| s["properties"]["when"]["format"] = json!("uri")));
         assert!(not(&|s| s["properties"]["item"]["description"] = json!("x")));
-        assert!(not(&|s| s["properties"]["when"]["default"] = json!("2024-01-01")));
+        assert!(not(
+            &|s| s["properties"]["when"]["default"] = json!("2024-01-01")
+        ));
         // The root must be a plain object.
         assert!(!strict_compatible(&json!({"anyOf": [ok.clone()]})));
-        assert!(!strict_compatible(&json!({"type": "array", "items": ok.clone()})));
+        assert!(!strict_compatible(
+            &json!({"type": "array", "items": ok.clone()})
+        ));
     }
 
     #[test]

@@ -176,8 +176,14 @@ mod tests {
             Decision::Stop
         );
         assert_eq!(d(ErrorKind::Incomplete, None, None, FIRST), Decision::Next);
-        assert_eq!(d(ErrorKind::InvalidOutput, None, None, FIRST), Decision::Next);
-        assert_eq!(d(ErrorKind::InvalidOutput, None, None, LAST), Decision::Next);
+        assert_eq!(
+            d(ErrorKind::InvalidOutput, None, None, FIRST),
+            Decision::Next
+        );
+        assert_eq!(
+            d(ErrorKind::InvalidOutput, None, None, LAST),
+            Decision::Next
+        );
         // After text was printed a transient error moves on instead of retrying.
         assert_eq!(
             d(
