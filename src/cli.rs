@@ -83,6 +83,10 @@ pub struct PromptArgs {
     /// Overrides every timeout of the profile for this request (e.g. 30s)
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
+    /// Ask for one JSON value matching this JSON Schema (a file, or inline JSON); the answer is
+    /// checked, and one that does not match moves on to the next model
+    #[arg(long, value_name = "SCHEMA")]
+    pub schema: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +96,8 @@ pub struct PromptArgs {
   route ask -m sonnet,gpt,flash --no-stream \"Summarise RFC 9110 in one line\"
   route ask --json -m groq/llama-3.3-70b-versatile \"hi\" | jq .usage
   route ask -c \"and in Python?\"            # continues the latest conversation
+  route ask --schema person.json \"Who wrote the first program?\" | jq -r .name
+  route ask --schema '{\"type\":\"array\",\"items\":{\"type\":\"string\"}}' \"Three primary colours\"
   route ask --dry-run -m main \"How much would this cost?\"
   route ask --dry-run --json -m main \"hi\" | jq '.models[].worst_case_usd'")]
 // Command-line switches are yes/no by nature.
@@ -144,7 +150,8 @@ pub enum CompareFormat {
   route compare -m sonnet -m gpt -m flash \"Name three sorting algorithms\"
   route compare -m main --format json \"hi\" | jq '.[].cost_usd'
   route compare -m sonnet -m gpt --format markdown \"Review this plan\" > compare.md
-  route compare -m gpt -m flash --repeat 5 \"Say OK\"")]
+  route compare -m gpt -m flash --repeat 5 \"Say OK\"
+  route compare -m sonnet -m gpt -m local --schema person.json \"Who wrote the first program?\"")]
 pub struct CompareArgs {
     #[command(flatten)]
     pub prompt: PromptArgs,

@@ -55,6 +55,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let settings = with_timeout(resolved.settings, args.prompt.timeout.as_deref())?;
     let params = params(&args.prompt)?;
     super::check_temperature(&args.prompt, &params, &resolved.targets)?;
+    let schema = super::schema(&args.prompt)?;
     let prompt = read_prompt(
         &args.prompt.prompt,
         "route ask \"Explain TCP slow start\"  or  git diff | route ask \"review this\"",
@@ -72,12 +73,15 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         None => session.recorder(log),
     };
     let now = SystemTime::now();
+    let structured = schema.is_some();
     let mut request =
-        ChatRequest::prompt(system.as_deref(), &prompt, params.clone(), !args.no_stream);
+        ChatRequest::prompt(system.as_deref(), &prompt, params.clone(), !args.no_stream)
+            .with_schema(schema);
     if let Some(h) = &history {
         request.insert_history(&h.messages);
     }
-    // The whole conversation counts against each model's window.
+    // The whole conversation counts against each model's window, and so
+    // does the schema.
     let estimated = tokens::estimate_chat(&request);
     let plan = session.plan(&resolved, &recorder, &params, estimated, now)?;
 
@@ -122,7 +126,9 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     }
 
     let routed = session.send(async |send: Sender<'_>| {
-        let mut reporter = AskReporter::new(printer, !args.json, send.cancel);
+        // A `--schema` answer is not streamed: it is printed once it matched.
+        let to_stdout = !args.json && !structured;
+        let mut reporter = AskReporter::new(printer, to_stdout, send.cancel);
         // Into a file or a pipe a second answer must never start: an
         // answer that no model can continue ends the request (exit 4).
         let send = send.restarting(args.json || printer.stdout_tty);
@@ -176,10 +182,15 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         }
     }
     if args.json {
-        if let Some(mut answer) = AskJson::from_routed(&routed, &ledger_rows.request_id) {
+        if let Some(mut answer) =
+            AskJson::from_routed(&routed, &ledger_rows.request_id, structured)
+        {
             answer.conversation_id = Some(conversation_id.to_owned());
             printer.out(&json::line(&answer)?)?;
         }
+    } else if let Some(answer) = routed.answer().filter(|_| structured) {
+        // The value that matched, alone on one line; never one that did not.
+        printer.out(&format!("{}\n", answer.text))?;
     }
     if let Some(line) = summary::line(&routed, &plan.skipped) {
         printer.summary(&line);

@@ -14,6 +14,7 @@ pub mod log;
 pub mod models;
 
 use std::io::{IsTerminal, Read};
+use std::sync::Arc;
 
 pub use crate::pipeline::Context;
 
@@ -22,6 +23,7 @@ use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::profile::Target;
 use crate::provider::types::Params;
+use crate::structured::Schema;
 
 pub fn dispatch(cli: Cli, ctx: &Context) -> Result<ExitStatus, Error> {
     if !matches!(cli.command, Command::Completions(_)) {
@@ -132,6 +134,16 @@ pub fn check_temperature<'t>(
         }
     }
     Ok(())
+}
+
+/// `--schema`, read and compiled before anything is sent: a file that cannot
+/// be read, text that is not JSON or a schema that is not one is exit 2,
+/// naming the flag and the file.
+pub fn schema(args: &PromptArgs) -> Result<Option<Arc<Schema>>, Error> {
+    args.schema
+        .as_deref()
+        .map(|s| Schema::load(s).map(Arc::new))
+        .transpose()
 }
 
 /// `-t`, `--max-tokens` and every `-o KEY=VALUE`. A value is parsed as JSON

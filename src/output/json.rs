@@ -56,6 +56,32 @@ pub struct AskJson {
     /// Set when no model answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// With `--schema`: `valid` and `value`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub structured: Option<StructuredJson>,
+}
+
+/// What `--schema` adds to an answer's JSON.
+#[derive(Debug, Serialize)]
+pub struct StructuredJson {
+    /// The answer matched the schema.
+    pub valid: bool,
+    /// The answer as JSON (the same as `text`, parsed); `null` when it did
+    /// not match.
+    pub value: Option<Box<serde_json::value::RawValue>>,
+}
+
+impl StructuredJson {
+    /// For a request with a schema: valid when `answer` (the checked text,
+    /// one line of JSON) is there.
+    pub fn of(answer: Option<&str>) -> StructuredJson {
+        let value =
+            answer.and_then(|t| serde_json::value::RawValue::from_string(t.to_owned()).ok());
+        StructuredJson {
+            valid: value.is_some(),
+            value,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Default)]
@@ -121,9 +147,10 @@ pub fn millis(d: std::time::Duration) -> u64 {
 }
 
 impl AskJson {
-    /// The JSON for a routed request. `last` is the attempt whose figures
-    /// stand for the request when none answered.
-    pub fn from_routed(routed: &Routed<'_>, request_id: &str) -> Option<AskJson> {
+    /// The JSON for a routed request; `structured` when it asked for a
+    /// `--schema`. The last attempt's figures stand for the request when none
+    /// answered.
+    pub fn from_routed(routed: &Routed<'_>, request_id: &str, structured: bool) -> Option<AskJson> {
         let answer = routed.answer();
         let shown = answer.or_else(|| routed.attempts.last())?;
         let usage = shown.usage.unwrap_or_default();
@@ -132,6 +159,7 @@ impl AskJson {
             text: answer
                 .map(Attempt::full_text)
                 .or_else(|| partial.map(Attempt::full_text))
+                .or_else(|| routed.invalid_output().map(|a| a.text.clone()))
                 .unwrap_or_default(),
             incomplete: answer.is_none() && partial.is_some(),
             model: shown.label().to_owned(),
@@ -162,6 +190,7 @@ impl AskJson {
             } else {
                 shown.error().map(ToString::to_string)
             },
+            structured: structured.then(|| StructuredJson::of(answer.map(|a| a.text.as_str()))),
         })
     }
 }

@@ -234,6 +234,15 @@ impl<'p> Routed<'p> {
         }
     }
 
+    /// The last attempt whose complete answer did not match `--schema`
+    /// (`invalid_output`): what a model said instead, when none matched.
+    pub fn invalid_output(&self) -> Option<&Attempt<'p>> {
+        self.attempts.iter().rev().find(|a| {
+            a.error()
+                .is_some_and(|e| e.kind == ErrorKind::InvalidOutput)
+        })
+    }
+
     /// The last attempt that wrote answer text and broke off: its
     /// [`Attempt::full_text`] is what was got of an answer no model finished.
     pub fn partial(&self) -> Option<&Attempt<'p>> {

@@ -5,13 +5,16 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::{Run, Runs, status_of};
+use super::{OK, Run, Runs, VALID, status_of};
 use crate::money::Usd;
 use crate::output::summary;
 use crate::router::{self, Attempt, Routed};
 
 /// The mark after the text of an answer that broke off.
 pub(super) const INCOMPLETE: &str = "[incomplete: the answer broke off here]";
+
+/// The mark after an answer that did not match `--schema`.
+pub(super) const INVALID: &str = "[invalid: not JSON that matches --schema]";
 
 /// Median and 95th percentile of some durations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,8 +116,9 @@ pub(super) struct Figures {
     pub(super) cost: String,
 }
 
-/// The figures of every model, with the cheapest and the fastest marked.
-pub(super) fn figures_of(results: &[Runs<'_>], repeat: u32) -> Vec<Figures> {
+/// The figures of every model, with the cheapest and the fastest marked;
+/// `structured` when the models were asked for a `--schema`.
+pub(super) fn figures_of(results: &[Runs<'_>], repeat: u32, structured: bool) -> Vec<Figures> {
     let totals: Vec<Option<Spread>> = results
         .iter()
         .map(|r| Spread::of(r.answered().map(|run| total_time(&run.routed)).collect()))
@@ -174,8 +178,15 @@ pub(super) fn figures_of(results: &[Runs<'_>], repeat: u32) -> Vec<Figures> {
                             .iter()
                             .find_map(|run| run.routed.partial())
                             .map(|a| format!("{}\n{INCOMPLETE}", a.full_text()))
+                    })
+                    // What a model said instead of JSON that matches.
+                    .or_else(|| {
+                        r.runs
+                            .iter()
+                            .find_map(|run| run.routed.invalid_output())
+                            .map(|a| format!("{}\n{INVALID}", a.text))
                     }),
-                status: status_of(r),
+                status: status_of(r, if structured { VALID } else { OK }),
                 ttft: ttft.map_or_else(|| "-".to_owned(), |s| s.show(repeat)),
                 total,
                 tokens: tokens_of(&answered),

@@ -148,17 +148,21 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         }
     }
     super::check_temperature(&args.prompt, &params, targets.iter().map(|(t, _, _)| t))?;
+    let schema = super::schema(&args.prompt)?;
+    let structured = schema.is_some();
     let prompt = read_prompt(
         &args.prompt.prompt,
         "route compare -m sonnet -m gpt \"Explain TCP slow start\"  or  git diff | route compare -m main \"review this\"",
     )?;
-    let request = ChatRequest::prompt(args.prompt.system.as_deref(), &prompt, params, true);
+    let request = ChatRequest::prompt(args.prompt.system.as_deref(), &prompt, params, true)
+        .with_schema(schema);
 
     // The catalog before the ledger, so that their warnings keep their order.
     session.catalog();
     let recorder = session.recorder(!args.no_log);
     let now = SystemTime::now();
-    let estimated = tokens::estimate_request(args.prompt.system.as_deref(), &prompt);
+    let estimated = tokens::estimate_request(args.prompt.system.as_deref(), &prompt)
+        + request.schema.as_deref().map_or(0, tokens::estimate_schema);
     let members: Vec<Member> = targets
         .into_iter()
         .map(|(target, chain, settings)| {
@@ -240,10 +244,10 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let width = printer.width(ctx.env);
     let views: Vec<Runs<'_>> = results.iter().map(ModelResult::view).collect();
     let text = match format {
-        CompareFormat::Json => json(&members, &results)?,
-        CompareFormat::Markdown => markdown(&members, &figures_of(&views, args.repeat)),
+        CompareFormat::Json => json(&members, &results, structured)?,
+        CompareFormat::Markdown => markdown(&members, &figures_of(&views, args.repeat, structured)),
         CompareFormat::Table => {
-            let figures = figures_of(&views, args.repeat);
+            let figures = figures_of(&views, args.repeat, structured);
             let narrow = width / u16::try_from(members.len()).unwrap_or(u16::MAX) < MIN_COLUMN;
             if printer.stdout_tty && narrow {
                 blocks(&members, &figures, width)
@@ -338,7 +342,7 @@ fn exit_status(members: &[Member], results: &[ModelResult<'_>]) -> Result<ExitSt
     let detail: Vec<String> = members
         .iter()
         .zip(results)
-        .map(|(m, r)| format!("{} ({})", m.target.label, status_of(r.view())))
+        .map(|(m, r)| format!("{} ({})", m.target.label, status_of(r.view(), OK)))
         .collect();
     Err(Error::failed(format!(
         "no model answered: {}",
@@ -375,8 +379,14 @@ fn closing_line(results: &[ModelResult<'_>], wall: Duration) -> String {
     line
 }
 
-/// The status of a model as one line: `ok`, `ok 2/3`, `server, HTTP 500: …`.
-fn status_of(result: Runs<'_>) -> String {
+/// What the status row says of an answer.
+const OK: &str = "ok";
+/// What it says of an answer that matched `--schema`.
+const VALID: &str = "valid JSON";
+
+/// The status of a model as one line: `ok`, `ok 2/3`, `server, HTTP 500: …`;
+/// `ok` is the word for an answer (`valid JSON` with a schema).
+fn status_of(result: Runs<'_>, ok: &str) -> String {
     if let Some(reason) = result.skipped {
         return format!("skipped: {reason}");
     }
@@ -389,18 +399,21 @@ fn status_of(result: Runs<'_>) -> String {
     else {
         return match result.runs.len() {
             0 => "not run (interrupted)".to_owned(),
-            1 => "ok".to_owned(),
-            n => format!("ok {n}/{n}"),
+            1 => ok.to_owned(),
+            n => format!("{ok} {n}/{n}"),
         };
     };
     let error = last_failure.error().map_or_else(String::new, |e| {
         format!(": {}", table::shorten(&e.message, 160))
     });
     let failure = format!("{}{error}", summary::short_error(last_failure));
-    let ok = result.answered().count();
+    let answered = result.answered().count();
     if result.runs.len() == 1 {
         failure
     } else {
-        format!("ok {ok}/{}; last failure: {failure}", result.runs.len())
+        format!(
+            "{ok} {answered}/{}; last failure: {failure}",
+            result.runs.len()
+        )
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::figures::Figures;
 use super::{ANSWER_LINES, Member, ModelResult, TRIMMED};
 use crate::error::Error;
-use crate::output::json::{AskJson, UsageJson};
+use crate::output::json::{AskJson, StructuredJson, UsageJson};
 use crate::output::table;
 
 /// The answer as lines of at most `width`, trimmed with a note when long.
@@ -115,8 +115,13 @@ pub(super) fn blocks(members: &[Member], figures: &[Figures], width: u16) -> Str
     out
 }
 
-/// One `ask --json` object per model run, in model order.
-pub(super) fn json(members: &[Member], results: &[ModelResult<'_>]) -> Result<String, Error> {
+/// One `ask --json` object per model run, in model order; with `valid` and
+/// `value` when `structured` (`--schema`).
+pub(super) fn json(
+    members: &[Member],
+    results: &[ModelResult<'_>],
+    structured: bool,
+) -> Result<String, Error> {
     let mut all: Vec<AskJson> = Vec::new();
     for (m, r) in members.iter().zip(results) {
         if let Some(reason) = &r.skipped {
@@ -137,12 +142,13 @@ pub(super) fn json(members: &[Member], results: &[ModelResult<'_>]) -> Result<St
                 request_id: String::new(),
                 conversation_id: None,
                 error: Some(format!("skipped: {reason}")),
+                structured: structured.then(|| StructuredJson::of(None)),
             });
         }
         all.extend(
             r.runs
                 .iter()
-                .filter_map(|run| AskJson::from_routed(&run.routed, &run.request_id)),
+                .filter_map(|run| AskJson::from_routed(&run.routed, &run.request_id, structured)),
         );
     }
     let mut text =
