@@ -18,6 +18,14 @@
 //! answers that status with the provider's error body whatever the script says,
 //! so one mock can stand for a good and a failing provider at once.
 //!
+//! Structured output: an Anthropic request that forces a tool (`tool_choice`
+//! of type `tool`, as route's `--schema` does) is answered as that tool's
+//! use, its input streamed as `input_json_delta` events, as the real API
+//! does; the other wire formats answer structured output as text.
+//! [`Script::expecting_schema`] makes the mock refuse (400) a request that
+//! does not carry a JSON Schema where its wire format takes one, and
+//! [`Reply::InvalidJson`] answers text that is not JSON.
+//!
 //! The formats follow the providers' public API references:
 //! - OpenAI Chat Completions, incl. streaming chunks and `stream_options.include_usage`:
 //!   <https://platform.openai.com/docs/api-reference/chat/create>,
@@ -30,6 +38,10 @@
 //!   <https://ai.google.dev/api/generate-content>,
 //!   errors: <https://ai.google.dev/gemini-api/docs/troubleshooting>
 //! - Ollama `/api/chat`: <https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion>
+//! - Structured output: OpenAI `response_format` (<https://platform.openai.com/docs/api-reference/chat/create#chat-create-response_format>),
+//!   Anthropic tools and `tool_choice` (<https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#forcing-tool-use>),
+//!   Gemini `generationConfig.responseJsonSchema` (<https://ai.google.dev/gemini-api/docs/structured-output>),
+//!   Ollama `format` (<https://github.com/ollama/ollama/blob/main/docs/api.md#request-structured-outputs>)
 //!
 //! The server is a minimal HTTP/1.1 implementation on a tokio `TcpListener`
 //! (keep-alive, `Content-Length` request bodies, chunked streamed responses with
@@ -211,6 +223,7 @@ pub struct Script {
     replies: Vec<Reply>,
     answer: Answer,
     expect_prefix: bool,
+    expect_schema: bool,
 }
 
 impl Script {
@@ -220,6 +233,7 @@ impl Script {
             replies,
             answer: Answer::default(),
             expect_prefix: false,
+            expect_schema: false,
         }
     }
 
@@ -243,6 +257,24 @@ impl Script {
     #[must_use]
     pub fn expecting_prefix(mut self) -> Self {
         self.expect_prefix = true;
+        self
+    }
+
+    /// Every request answered with [`Reply::Answer`] or [`Reply::InvalidJson`]
+    /// must ask for structured output with a JSON Schema, in the shape of the
+    /// wire format it speaks, or the mock answers 400 saying what is missing
+    /// or misplaced:
+    ///
+    /// - OpenAI-compatible: `response_format` `{"type": "json_schema",
+    ///   "json_schema": {"name", "schema", …}}`, `name` of `[a-zA-Z0-9_-]{1,64}`;
+    /// - Anthropic: a tool in `tools` whose `input_schema` is an object schema,
+    ///   forced by `tool_choice` `{"type": "tool", "name": …}`;
+    /// - Gemini: `generationConfig` with `responseMimeType: "application/json"`
+    ///   and a `responseJsonSchema` (or `responseSchema`) object;
+    /// - Ollama: `format` holding a schema object (not just `"json"`).
+    #[must_use]
+    pub fn expecting_schema(mut self) -> Self {
+        self.expect_schema = true;
         self
     }
 }
@@ -301,7 +333,16 @@ pub enum Reply {
     /// HTTP 400 with the provider's "prompt is too long" error (OpenAI code
     /// `context_length_exceeded`).
     ContextLength,
+    /// A complete, successful answer whose text is not JSON: [`INVALID_JSON`],
+    /// streamed and timed like the script's answer (see [`Script::with_answer`]).
+    /// For a forced Anthropic tool it is the tool's `partial_json` (streamed),
+    /// or its `input` written as a JSON string (not streamed).
+    InvalidJson,
 }
+
+/// The text of [`Reply::InvalidJson`]: JSON cut off in the middle, as a model
+/// stopped short leaves it.
+pub const INVALID_JSON: &str = "{\"answer\": \"this JSON breaks off";
 
 impl Reply {
     /// `Reply::Status` with the provider's default message and no extra headers.

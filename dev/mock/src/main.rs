@@ -9,7 +9,7 @@ use std::time::Duration;
 use route_mock::{Answer, MockServer, Reply, Script};
 
 const USAGE: &str = "\
-usage: route-mock [--port N] [--text S | --tokens N] [--delay-ms N] [--first-delay-ms N] [--expect-prefix] [--reply SPEC]...
+usage: route-mock [--port N] [--text S | --tokens N] [--delay-ms N] [--first-delay-ms N] [--expect-prefix] [--expect-schema] [--reply SPEC]...
 
 A local mock LLM provider speaking the OpenAI, Anthropic, Gemini and Ollama wire
 formats, for route's tests, demo and benchmarks. Prints http://127.0.0.1:PORT,
@@ -25,6 +25,10 @@ options:
                       without the answer's beginning as an assistant prefix in
                       its wire format's shape gets a 400; otherwise only the
                       rest of the text is sent
+  --expect-schema     every answer must be asked for as structured output: a
+                      request without a JSON Schema where its wire format takes
+                      one (OpenAI response_format, Anthropic forced tool, Gemini
+                      generationConfig.responseJsonSchema, Ollama format) gets a 400
   --reply SPEC        a reply for the next request; repeat to script several, the
                       last one repeats forever (default: ok). SPEC is one of:
                         ok                    the answer
@@ -37,6 +41,7 @@ options:
                                               (CODE 429, 529 (default), 503 or 500)
                         ratelimit200          HTTP 200 carrying a rate-limit error
                         context               the provider's context-length error (400)
+                        invalid-json          a complete answer whose text is not JSON
                         garbage               HTTP 200 whose body is not JSON
                         http10                the answer over HTTP/1.0, close-delimited
                         refuse                close the connection without answering
@@ -86,6 +91,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<(u16, Script)>, St
     let mut tokens: Option<usize> = None;
     let mut specs = Vec::new();
     let mut expect_prefix = false;
+    let mut expect_schema = false;
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -99,6 +105,10 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<(u16, Script)>, St
         }
         if flag == "--expect-prefix" {
             expect_prefix = true;
+            continue;
+        }
+        if flag == "--expect-schema" {
+            expect_schema = true;
             continue;
         }
         let mut value = || {
@@ -139,6 +149,9 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<(u16, Script)>, St
     let mut script = Script::new(replies).with_answer(answer);
     if expect_prefix {
         script = script.expecting_prefix();
+    }
+    if expect_schema {
+        script = script.expecting_schema();
     }
     Ok(Some((port, script)))
 }
@@ -199,6 +212,7 @@ fn reply(spec: &str, answer: &Answer) -> Result<Reply, String> {
         }
         "ratelimit200" => no_args(Reply::RateLimitIn200),
         "context" => no_args(Reply::ContextLength),
+        "invalid-json" => no_args(Reply::InvalidJson),
         "garbage" => no_args(Reply::RawBody {
             status: 200,
             content_type: "application/json".to_string(),

@@ -29,6 +29,7 @@ struct Cursor {
     /// What the answer-less fault replies stream.
     answer: Arc<Answer>,
     expect_prefix: bool,
+    expect_schema: bool,
     next: usize,
 }
 
@@ -42,6 +43,7 @@ impl Cursor {
             replies,
             answer: Arc::new(script.answer),
             expect_prefix: script.expect_prefix,
+            expect_schema: script.expect_schema,
             next: 0,
         }
     }
@@ -208,12 +210,21 @@ async fn respond(stream: &mut TcpStream, request: &Request, shared: &Shared) -> 
         .await;
     }
 
-    let (reply, fault_answer, expect_prefix) = {
+    let (reply, fault_answer, expect_prefix, expect_schema) = {
         let mut cursor = shared.cursor();
-        let expect = cursor.expect_prefix;
+        let (prefix, schema) = (cursor.expect_prefix, cursor.expect_schema);
         let (reply, answer) = cursor.take();
-        (reply, answer, expect)
+        (reply, answer, prefix, schema)
     };
+    if expect_schema && matches!(&*reply, Reply::Answer(_) | Reply::InvalidJson) {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        if let Err(why) = wire::requested_schema(route.wire, &body) {
+            let fmt = plain_fmt(&route, id);
+            let message = format!("route-mock: expected a structured-output request: {why}");
+            let body = fmt.error_body(400, Some(&message));
+            return send(stream, request, &fmt, 400, &body, &[]).await;
+        }
+    }
     match &*reply {
         Reply::Answer(answer) if expect_prefix => {
             let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
@@ -348,6 +359,13 @@ async fn respond(stream: &mut TcpStream, request: &Request, shared: &Shared) -> 
                 true,
             )
             .await
+        }
+        Reply::InvalidJson => {
+            let answer = Answer {
+                text: crate::INVALID_JSON.to_owned(),
+                ..(*fault_answer).clone()
+            };
+            serve_answer(stream, request, &route, id, &answer, Mode::Complete, false).await
         }
         Reply::Refuse => Ok(false),
         Reply::ContextLength => {

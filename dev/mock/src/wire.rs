@@ -31,6 +31,9 @@ pub(crate) struct Route {
     pub include_usage: bool,
     /// Gemini `streamGenerateContent` without `alt=sse` streams one JSON array.
     pub json_array: bool,
+    /// Anthropic `tool_choice: {"type": "tool", "name": …}`: the answer is
+    /// the use of that tool, its input the answer's text.
+    pub tool: Option<String>,
 }
 
 pub(crate) enum RouteError {
@@ -58,6 +61,7 @@ pub(crate) fn route(method: &str, target: &str, body: &[u8]) -> Result<Route, Ro
         fail,
         include_usage: false,
         json_array: false,
+        tool: None,
     };
     if path.ends_with("/chat/completions") {
         route.stream = stream_flag == Some(true);
@@ -74,6 +78,11 @@ pub(crate) fn route(method: &str, target: &str, body: &[u8]) -> Result<Route, Ro
     } else if path.ends_with("/v1/messages") {
         route.wire = Wire::Anthropic;
         route.stream = stream_flag == Some(true);
+        route.tool = field("tool_choice")
+            .filter(|c| c.get("type").and_then(Value::as_str) == Some("tool"))
+            .and_then(|c| c.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
     } else if let Some((model, action)) = gemini_model_action(path) {
         route.wire = Wire::Gemini;
         route.model = model.to_string();
@@ -235,6 +244,8 @@ pub(crate) struct Fmt {
     json_array: bool,
     text_prefix: Vec<u8>,
     text_suffix: Vec<u8>,
+    /// Anthropic: the forced tool whose use is the answer.
+    tool: Option<String>,
     /// Ollama reports durations in nanoseconds: (total, prompt eval, eval).
     durations: (u128, u128, u128),
 }
@@ -261,6 +272,7 @@ impl Fmt {
             json_array: route.json_array,
             text_prefix: Vec::new(),
             text_suffix: Vec::new(),
+            tool: route.tool.clone().filter(|_| route.wire == Wire::Anthropic),
             durations: (
                 (first + rest).as_nanos() + 1_500_000,
                 first.as_nanos() + 500_000,
@@ -281,6 +293,14 @@ impl Fmt {
                     "}},\"logprobs\":null,\"finish_reason\":null}}]{}}}\n\n",
                     fmt.usage_null()
                 );
+            }
+            // A forced tool's input streams as `input_json_delta`:
+            // <https://docs.anthropic.com/en/docs/build-with-claude/streaming>.
+            Wire::Anthropic if route.tool.is_some() => {
+                prefix.extend_from_slice(
+                    b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":",
+                );
+                suffix.extend_from_slice(b"}}\n\n");
             }
             Wire::Anthropic => {
                 prefix.extend_from_slice(
@@ -351,6 +371,7 @@ impl Fmt {
     pub fn default_finish(&self) -> &'static str {
         match self.wire {
             Wire::OpenAi | Wire::Ollama => "stop",
+            Wire::Anthropic if self.tool.is_some() => "tool_use",
             Wire::Anthropic => "end_turn",
             Wire::Gemini => "STOP",
         }
@@ -378,8 +399,15 @@ impl Fmt {
                         anthropic_input_usage(usage)
                     );
                 });
-                ev.push(|b| {
-                    b.extend_from_slice(b"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+                ev.push(|b| match &self.tool {
+                    Some(tool) => {
+                        let _ = write!(
+                            b,
+                            "event: content_block_start\ndata: {{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{{\"type\":\"tool_use\",\"id\":\"toolu_mock{id}\",\"name\":{},\"input\":{{}}}}}}\n\n",
+                            Json(tool)
+                        );
+                    }
+                    None => b.extend_from_slice(b"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"),
                 });
                 ev.push(|b| b.extend_from_slice(b"event: ping\ndata: {\"type\": \"ping\"}\n\n"));
             }
@@ -545,12 +573,38 @@ impl Fmt {
                     ",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_mock\"}}"
                 )
             }
-            Wire::Anthropic => write!(
-                b,
-                "{{\"id\":\"msg_mock{id}\",\"type\":\"message\",\"role\":\"assistant\",\"model\":{m},\"content\":[{{\"type\":\"text\",\"text\":\"{text}\"}}],\"stop_reason\":{f},\"stop_sequence\":null,\"usage\":{{{},\"output_tokens\":{}}}}}",
-                anthropic_input_usage(usage),
-                usage.output + usage.reasoning
-            ),
+            Wire::Anthropic => {
+                let _ = write!(
+                    b,
+                    "{{\"id\":\"msg_mock{id}\",\"type\":\"message\",\"role\":\"assistant\",\"model\":{m},\"content\":["
+                );
+                let _ = match &self.tool {
+                    // The tool's input is the text, as JSON when it is JSON,
+                    // else (an invalid answer on demand) as a JSON string.
+                    Some(tool) => {
+                        let whole: String =
+                            (0..repeat).flat_map(|_| pieces.iter().copied()).collect();
+                        let _ = write!(
+                            b,
+                            "{{\"type\":\"tool_use\",\"id\":\"toolu_mock{id}\",\"name\":{},\"input\":",
+                            Json(tool)
+                        );
+                        if serde_json::from_str::<Value>(&whole).is_ok() {
+                            b.extend_from_slice(whole.as_bytes());
+                        } else {
+                            let _ = write!(b, "{}", Json(&whole));
+                        }
+                        write!(b, "}}")
+                    }
+                    None => write!(b, "{{\"type\":\"text\",\"text\":\"{text}\"}}"),
+                };
+                write!(
+                    b,
+                    "],\"stop_reason\":{f},\"stop_sequence\":null,\"usage\":{{{},\"output_tokens\":{}}}}}",
+                    anthropic_input_usage(usage),
+                    usage.output + usage.reasoning
+                )
+            }
             Wire::Gemini => {
                 let _ = write!(
                     b,
@@ -949,6 +1003,93 @@ pub(crate) fn assistant_prefix(wire: Wire, body: &Value) -> Result<String, &'sta
             }
             text_of(last.get("parts").unwrap_or(&Value::Null)).ok_or("no model parts")
         }
+    }
+}
+
+/// The JSON Schema a structured-output request carries in the shape of
+/// `wire`, or what is missing or misplaced (see `Script::expecting_schema`):
+///
+/// - OpenAI-compatible: `response_format` of type `json_schema`:
+///   <https://platform.openai.com/docs/api-reference/chat/create#chat-create-response_format>
+/// - Anthropic: a tool forced by `tool_choice`, its `input_schema` the schema:
+///   <https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#forcing-tool-use>
+/// - Gemini: `generationConfig.responseMimeType` and `responseJsonSchema`:
+///   <https://ai.google.dev/gemini-api/docs/structured-output>
+/// - Ollama: `format` holding the schema:
+///   <https://github.com/ollama/ollama/blob/main/docs/api.md#request-structured-outputs>
+pub(crate) fn requested_schema(wire: Wire, body: &Value) -> Result<&Value, &'static str> {
+    fn object<'v>(v: Option<&'v Value>, why: &'static str) -> Result<&'v Value, &'static str> {
+        v.filter(|v| v.is_object()).ok_or(why)
+    }
+    match wire {
+        Wire::OpenAi => {
+            let format = body.get("response_format").ok_or("no `response_format`")?;
+            if format.get("type").and_then(Value::as_str) != Some("json_schema") {
+                return Err("`response_format.type` is not `json_schema`");
+            }
+            let spec = object(
+                format.get("json_schema"),
+                "`response_format.json_schema` is not an object",
+            )?;
+            let name_ok = spec.get("name").and_then(Value::as_str).is_some_and(|n| {
+                (1..=64).contains(&n.len())
+                    && n.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            });
+            if !name_ok {
+                return Err(
+                    "`response_format.json_schema.name` is not 1 to 64 of a-z, A-Z, 0-9, _ and -",
+                );
+            }
+            object(
+                spec.get("schema"),
+                "`response_format.json_schema.schema` is not an object",
+            )
+        }
+        Wire::Anthropic => {
+            let choice = body.get("tool_choice").ok_or("no `tool_choice`")?;
+            if choice.get("type").and_then(Value::as_str) != Some("tool") {
+                return Err("`tool_choice.type` is not `tool`");
+            }
+            let name = choice
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or("`tool_choice.name` is missing")?;
+            let tool = body
+                .get("tools")
+                .and_then(Value::as_array)
+                .and_then(|tools| {
+                    tools
+                        .iter()
+                        .find(|t| t.get("name").and_then(Value::as_str) == Some(name))
+                })
+                .ok_or("no tool in `tools` has the name `tool_choice` forces")?;
+            let schema = object(tool.get("input_schema"), "the tool has no `input_schema`")?;
+            if schema.get("type").and_then(Value::as_str) != Some("object") {
+                return Err("the tool's `input_schema` is not of type `object`");
+            }
+            Ok(schema)
+        }
+        Wire::Gemini => {
+            if body.get("responseJsonSchema").is_some() || body.get("responseSchema").is_some() {
+                return Err("the schema is at the top level, not inside `generationConfig`");
+            }
+            let config = object(body.get("generationConfig"), "no `generationConfig`")?;
+            if config.get("responseMimeType").and_then(Value::as_str) != Some("application/json") {
+                return Err("`generationConfig.responseMimeType` is not `application/json`");
+            }
+            object(
+                config
+                    .get("responseJsonSchema")
+                    .or_else(|| config.get("responseSchema")),
+                "no `generationConfig.responseJsonSchema` object",
+            )
+        }
+        Wire::Ollama => match body.get("format") {
+            Some(Value::Object(_)) => Ok(&body["format"]),
+            Some(Value::String(_)) => Err("`format` is JSON mode, not a schema"),
+            _ => Err("no `format` schema"),
+        },
     }
 }
 

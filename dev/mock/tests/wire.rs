@@ -787,3 +787,165 @@ fn a_continuation_is_checked_in_each_wire_formats_own_shape() {
         assert!(r.text().contains("expected a continuation"), "{}", r.text());
     }
 }
+
+#[test]
+fn a_schema_request_is_checked_in_each_wire_formats_own_shape() {
+    let answer = r#"{"name": "Ada"}"#;
+    let server = MockServer::start(Script::always(Reply::text(answer)).expecting_schema());
+    let schema = json!({"type": "object", "properties": {"name": {"type": "string"}}});
+    let user = json!({"role": "user", "content": "hi"});
+    let gemini_user = json!({"role": "user", "parts": [{"text": "hi"}]});
+    let openai = "/v1/chat/completions";
+    let anthropic = "/v1/messages";
+    let gemini = "/v1beta/models/gemini-2.5-flash:generateContent";
+    let ollama = "/api/chat";
+    let tool = json!([{"name": "answer", "input_schema": schema}]);
+    let good: [(&str, Value); 4] = [
+        (
+            openai,
+            json!({"model": "m", "messages": [user], "response_format": {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": false}}}),
+        ),
+        (
+            anthropic,
+            json!({"model": "m", "max_tokens": 9, "messages": [user], "tools": tool, "tool_choice": {"type": "tool", "name": "answer"}}),
+        ),
+        (
+            gemini,
+            json!({"contents": [gemini_user], "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": schema}}),
+        ),
+        (
+            ollama,
+            json!({"model": "m", "stream": false, "messages": [user], "format": schema}),
+        ),
+    ];
+    for (path, body) in good {
+        let r = call(&server, path, &body);
+        assert_eq!(r.status(), 200, "{path}: {}", r.text());
+    }
+    let bad: [(&str, Value, &str); 7] = [
+        // Ollama's shape sent to OpenAI; JSON mode without a schema.
+        (
+            openai,
+            json!({"model": "m", "messages": [user], "format": schema}),
+            "no `response_format`",
+        ),
+        (
+            openai,
+            json!({"model": "m", "messages": [user], "response_format": {"type": "json_object"}}),
+            "not `json_schema`",
+        ),
+        // A tool that is offered but not forced.
+        (
+            anthropic,
+            json!({"model": "m", "max_tokens": 9, "messages": [user], "tools": tool}),
+            "no `tool_choice`",
+        ),
+        (
+            anthropic,
+            json!({"model": "m", "max_tokens": 9, "messages": [user], "tools": tool, "tool_choice": {"type": "tool", "name": "other"}}),
+            "no tool in `tools`",
+        ),
+        // The schema beside generationConfig instead of inside it.
+        (
+            gemini,
+            json!({"contents": [gemini_user], "responseJsonSchema": schema, "generationConfig": {"responseMimeType": "application/json"}}),
+            "not inside `generationConfig`",
+        ),
+        (
+            gemini,
+            json!({"contents": [gemini_user], "generationConfig": {"responseJsonSchema": schema}}),
+            "`generationConfig.responseMimeType` is not `application/json`",
+        ),
+        (
+            ollama,
+            json!({"model": "m", "stream": false, "messages": [user], "format": "json"}),
+            "JSON mode, not a schema",
+        ),
+    ];
+    for (path, body, why) in bad {
+        let r = call(&server, path, &body);
+        assert_eq!(r.status(), 400, "{path}: {body}: {}", r.text());
+        assert!(
+            r.text().contains("expected a structured-output request") && r.text().contains(why),
+            "{path}: {}",
+            r.text()
+        );
+    }
+}
+
+#[test]
+fn a_forced_anthropic_tool_is_answered_as_that_tools_use() {
+    let answer = r#"{"name": "Ada", "age": 36}"#;
+    let server = MockServer::start(Script::always(Reply::text(answer)));
+    let body = |stream: bool| {
+        json!({"model": "claude-haiku-4-5", "max_tokens": 9, "stream": stream,
+               "messages": [{"role": "user", "content": "hi"}],
+               "tools": [{"name": "answer", "input_schema": {"type": "object"}}],
+               "tool_choice": {"type": "tool", "name": "answer"}})
+    };
+    // Streamed: a tool_use block whose input arrives as input_json_delta.
+    let r = call(&server, "/v1/messages", &body(true));
+    let events: Vec<Value> = sse_data(&r.text())
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let start = events
+        .iter()
+        .find(|e| e["type"] == "content_block_start")
+        .unwrap();
+    assert_eq!(start["content_block"]["type"], "tool_use");
+    assert_eq!(start["content_block"]["name"], "answer");
+    let input: String = events
+        .iter()
+        .filter(|e| e["delta"]["type"] == "input_json_delta")
+        .filter_map(|e| e["delta"]["partial_json"].as_str())
+        .collect();
+    assert_eq!(input, answer);
+    assert!(!r.text().contains("text_delta"));
+    let stop = events
+        .iter()
+        .find(|e| e["type"] == "message_delta")
+        .unwrap();
+    assert_eq!(stop["delta"]["stop_reason"], "tool_use");
+    // Whole: one tool_use block with the answer as its input.
+    let whole = call(&server, "/v1/messages", &body(false)).json();
+    assert_eq!(whole["content"][0]["type"], "tool_use");
+    assert_eq!(
+        whole["content"][0]["input"],
+        json!({"name": "Ada", "age": 36})
+    );
+    assert_eq!(whole["stop_reason"], "tool_use");
+}
+
+#[test]
+fn invalid_json_on_demand_in_every_shape() {
+    let server = MockServer::start(Script::always(Reply::InvalidJson));
+    let openai = call(
+        &server,
+        "/v1/chat/completions",
+        &json!({"model": "m", "messages": []}),
+    )
+    .json();
+    assert_eq!(
+        openai["choices"][0]["message"]["content"],
+        route_mock::INVALID_JSON
+    );
+    let ollama = call(
+        &server,
+        "/api/chat",
+        &json!({"model": "m", "stream": false, "messages": []}),
+    )
+    .json();
+    assert_eq!(ollama["message"]["content"], route_mock::INVALID_JSON);
+    assert!(serde_json::from_str::<Value>(route_mock::INVALID_JSON).is_err());
+    // A forced tool's input that is not JSON is written as a JSON string.
+    let anthropic = call(
+        &server,
+        "/v1/messages",
+        &json!({"model": "m", "max_tokens": 9, "messages": [],
+                "tools": [{"name": "answer", "input_schema": {"type": "object"}}],
+                "tool_choice": {"type": "tool", "name": "answer"}}),
+    )
+    .json();
+    assert_eq!(anthropic["content"][0]["input"], route_mock::INVALID_JSON);
+}
