@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use rusqlite::params;
 
 use super::{Ledger, LedgerError, query};
+use crate::provider::ErrorKind;
 use crate::router::Outcome;
 use crate::router::plan::{Health, LastError, Spent};
 use crate::time::{from_unix_ms, unix_ms};
@@ -20,7 +21,9 @@ impl Ledger {
     /// A model with no rows gets a default [`Health`].
     ///
     /// - consecutive failures: `error` and `incomplete` attempts since the last
-    ///   `ok` one (`cancelled` ones count as neither);
+    ///   `ok` one (`cancelled` ones count as neither, and neither do answers
+    ///   that did not match `--schema`: the provider answered, and another
+    ///   prompt or schema may well match);
     /// - the last failure's time and `kind (HTTP n)`;
     /// - the latest Retry-After deadline given since the last success, when it is
     ///   still after `now`;
@@ -42,7 +45,13 @@ impl Ledger {
         for key in keys {
             let mut health = summary
                 .query_row(
-                    params![key, Outcome::Ok, Outcome::Error, Outcome::Incomplete],
+                    params![
+                        key,
+                        Outcome::Ok,
+                        Outcome::Error,
+                        Outcome::Incomplete,
+                        ErrorKind::InvalidOutput
+                    ],
                     |r| {
                         let failures: i64 = r.get(0)?;
                         let retry_after: Option<i64> = r.get(1)?;
@@ -112,11 +121,12 @@ fn median(values: &mut [i64]) -> Option<u64> {
 /// Retry-After given since then, and the last failure. Every part is a seek on
 /// `attempts_health` or `attempts_retry_after`.
 /// `?2`..`?4` are the outcomes `ok`, `error` and `incomplete`, bound through
-/// [`Outcome`]'s one spelling.
+/// [`Outcome`]'s one spelling, and `?5` the error kind `invalid_output`.
 const HEALTH: &str = "
 SELECT
     (SELECT COUNT(*) FROM attempts
-        WHERE health_key = ?1 AND outcome IN (?3, ?4) AND at > ok.t),
+        WHERE health_key = ?1 AND outcome IN (?3, ?4) AND at > ok.t
+            AND error_kind IS NOT ?5),
     (SELECT MAX(retry_after_until) FROM attempts
         WHERE health_key = ?1 AND retry_after_until IS NOT NULL AND at > ok.t),
     f.at, f.error_kind, f.http_status
@@ -151,7 +161,6 @@ mod tests {
     use super::*;
     use crate::ledger::tests::{noon, row, temp_ledger};
     use crate::money::Usd;
-    use crate::provider::ErrorKind;
     use std::time::UNIX_EPOCH;
 
     #[test]
@@ -205,6 +214,30 @@ mod tests {
             h[key].last_error.map(|e| e.to_string()).as_deref(),
             Some("server (HTTP 500)")
         );
+    }
+
+    #[test]
+    fn an_answer_that_did_not_match_the_schema_is_no_failure_of_health() {
+        let (_dir, mut ledger) = temp_ledger();
+        let now = noon();
+        let key = "openai/gpt";
+        let mut rows: Vec<_> = (0..4)
+            .map(|i| {
+                row(
+                    &format!("r{i}"),
+                    1,
+                    now - 5000 + i * 1000,
+                    key,
+                    Outcome::Error,
+                )
+            })
+            .collect();
+        for r in &mut rows[1..] {
+            r.error_kind = Some(ErrorKind::InvalidOutput);
+        }
+        ledger.record(&rows).unwrap();
+        let h = ledger.health(&[key.to_owned()], from_unix_ms(now)).unwrap();
+        assert_eq!(h[key].consecutive_failures, 1);
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod processes;
 mod providers;
 mod reliability;
 mod router;
+mod schema;
 mod secrets;
 mod snapshots;
 mod support;
