@@ -461,3 +461,27 @@ fn answers_that_do_not_match_put_no_model_in_cooldown() {
     }
     assert_eq!(a.request_count(), 4, "a is tried every time");
 }
+
+#[test]
+fn a_stream_cut_mid_answer_is_answered_afresh_by_the_next_model() {
+    // Without a schema, a pipe would get the partial text and exit 4; with
+    // one, nothing was shown, so the next model simply answers from the start.
+    let cut = MockServer::start(Script::always(Reply::Cut { chunks: 2 }).with_answer(
+        crate::support::Answer {
+            chunks: Some(6),
+            ..crate::support::Answer::new(ADA)
+        },
+    ));
+    let good = schema_server(Reply::text(ADA));
+    let env = setup(&[
+        ("openai", "gpt-4o-mini", &cut),
+        ("gemini", "gemini-2.5-flash", &good),
+    ]);
+    let run = env.run(&["ask", "-m", "a,b", "--schema", "person.json", "who?"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, format!("{ADA_LINE}\n"), "{}", run.stderr);
+    assert!(!run.stderr.contains("broke off"), "{}", run.stderr);
+    // b was asked the question, not to continue an answer.
+    let body = good.requests()[0].json();
+    assert_eq!(body["contents"].as_array().unwrap().len(), 1, "{body}");
+}
