@@ -200,6 +200,23 @@ fn commands(new_profile: &Path) -> Vec<Vec<String>> {
         own(&["ask", "-v", "-m", "d", "hi"]),
         own(&["ask", "--dry-run", "-v", "hi"]),
         own(&["ask", "--dry-run", "--json", "hi"]),
+        // An answer that does not match is quoted in the error: still no key.
+        own(&[
+            "ask",
+            "-v",
+            "--json",
+            "--schema",
+            r#"{"type":"object","required":["x"]}"#,
+            "hi",
+        ]),
+        own(&[
+            "compare",
+            "-m",
+            "main",
+            "--schema",
+            r#"{"type":"array"}"#,
+            "hi",
+        ]),
         own(&[
             "compare", "-m", "a", "-m", "b", "-m", "c", "-m", "d", "--format", "json", "hi",
         ]),
