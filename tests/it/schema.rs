@@ -282,10 +282,10 @@ fn schema_no_stream_and_json_together() {
         assert_eq!(j["text"], ADA_LINE, "{kind}");
         assert_eq!(j["value"], json!({"name": "Ada Lovelace", "born": 1815}));
         let body = server.requests()[0].json();
-        if kind != "gemini" {
-            assert_eq!(body["stream"], false, "{kind}");
-        } else {
+        if kind == "gemini" {
             assert!(server.requests()[0].path.contains(":generateContent"));
+        } else {
+            assert_eq!(body["stream"], false, "{kind}");
         }
     }
 }
