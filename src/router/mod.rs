@@ -322,8 +322,11 @@ pub async fn run<'p>(plan: &'p Plan, req: &Request<'_>, reporter: &mut dyn Repor
             };
             // A continuation refused as a bad request (a model that takes no
             // prefill): the request itself was fine, the model cannot
-            // continue it; the next one that can may.
-            if continues.is_some() && error.kind == ErrorKind::BadRequest {
+            // continue it; the next one that can may. The same for a
+            // `--schema` request: a server without structured output (or
+            // without this part of JSON Schema) refuses it, another may not.
+            let may_fit_another = continues.is_some() || req.base.schema.is_some();
+            if may_fit_another && error.kind == ErrorKind::BadRequest {
                 decision = Decision::Next;
             }
             let cancelled = error.kind == ErrorKind::Cancelled;

@@ -485,3 +485,32 @@ fn a_stream_cut_mid_answer_is_answered_afresh_by_the_next_model() {
     let body = good.requests()[0].json();
     assert_eq!(body["contents"].as_array().unwrap().len(), 1, "{body}");
 }
+
+#[test]
+fn a_server_that_refuses_structured_output_moves_on_instead_of_stopping() {
+    // Some OpenAI-compatible servers take no `json_schema` response format
+    // and answer 400; without a schema a 400 stops the chain, with one the
+    // next model may take it.
+    let refuses = MockServer::start(Script::always(Reply::Status {
+        status: 400,
+        message: Some("This response_format type is unavailable now".into()),
+        headers: Vec::new(),
+    }));
+    let good = schema_server(Reply::text(ADA));
+    let env = setup(&[
+        ("openai", "deepseek-chat", &refuses),
+        ("anthropic", "claude-haiku-4-5", &good),
+    ]);
+    let run = env.run(&["ask", "-m", "a,b", "--schema", "person.json", "who?"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, format!("{ADA_LINE}\n"), "{}", run.stderr);
+    assert_eq!((refuses.request_count(), good.request_count()), (1, 1));
+    // Without a schema, the same 400 still stops.
+    let run = env.run(&["ask", "-m", "a,b", "who?"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("rejected the request"),
+        "{}",
+        run.stderr
+    );
+}
