@@ -40,7 +40,7 @@ complete -c route -n "__fish_route_using_subcommand ask" -l max-tokens -d 'Most 
 complete -c route -n "__fish_route_using_subcommand ask" -s t -l temperature -d 'Sampling temperature' -r
 complete -c route -n "__fish_route_using_subcommand ask" -s o -l option -d 'A provider parameter, passed through (value parsed as JSON when it can be)' -r
 complete -c route -n "__fish_route_using_subcommand ask" -l timeout -d 'Overrides every timeout of the profile for this request (e.g. 30s)' -r
-complete -c route -n "__fish_route_using_subcommand ask" -l schema -d 'Ask for one JSON value matching this JSON Schema (a file, or inline JSON); the answer is checked, and one that does not match moves on to the next model' -r
+complete -c route -n "__fish_route_using_subcommand ask" -l schema -d 'Ask for one JSON value matching this JSON Schema (a file, or inline JSON): printed on one line once complete and checked; an answer that does not match moves on to the next model' -r
 complete -c route -n "__fish_route_using_subcommand ask" -s m -l model -d 'Model alias, chain, provider/model, or a comma list a,b,c' -r
 complete -c route -n "__fish_route_using_subcommand ask" -l tag -d 'A tag recorded in the ledger, for `route cost --by tag`' -r
 complete -c route -n "__fish_route_using_subcommand ask" -l cid -d 'Continue the conversation with this id (or its first few characters; see `route log`)' -r
@@ -59,7 +59,7 @@ complete -c route -n "__fish_route_using_subcommand compare" -l max-tokens -d 'M
 complete -c route -n "__fish_route_using_subcommand compare" -s t -l temperature -d 'Sampling temperature' -r
 complete -c route -n "__fish_route_using_subcommand compare" -s o -l option -d 'A provider parameter, passed through (value parsed as JSON when it can be)' -r
 complete -c route -n "__fish_route_using_subcommand compare" -l timeout -d 'Overrides every timeout of the profile for this request (e.g. 30s)' -r
-complete -c route -n "__fish_route_using_subcommand compare" -l schema -d 'Ask for one JSON value matching this JSON Schema (a file, or inline JSON); the answer is checked, and one that does not match moves on to the next model' -r
+complete -c route -n "__fish_route_using_subcommand compare" -l schema -d 'Ask for one JSON value matching this JSON Schema (a file, or inline JSON): printed on one line once complete and checked; an answer that does not match moves on to the next model' -r
 complete -c route -n "__fish_route_using_subcommand compare" -s m -l model -d 'A model to ask (repeatable); a chain stands for its members' -r
 complete -c route -n "__fish_route_using_subcommand compare" -l format -d 'Output format (default: table); markdown is the same side-by-side table, answers whole' -r -f -a "table\t''
 json\t''

@@ -83,8 +83,8 @@ pub struct PromptArgs {
     /// Overrides every timeout of the profile for this request (e.g. 30s)
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
-    /// Ask for one JSON value matching this JSON Schema (a file, or inline JSON); the answer is
-    /// checked, and one that does not match moves on to the next model
+    /// Ask for one JSON value matching this JSON Schema (a file, or inline JSON): printed on one
+    /// line once complete and checked; an answer that does not match moves on to the next model
     #[arg(long, value_name = "SCHEMA")]
     pub schema: Option<String>,
 }
