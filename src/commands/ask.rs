@@ -182,8 +182,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         }
     }
     if args.json {
-        if let Some(mut answer) =
-            AskJson::from_routed(&routed, &ledger_rows.request_id, structured)
+        if let Some(mut answer) = AskJson::from_routed(&routed, &ledger_rows.request_id, structured)
         {
             answer.conversation_id = Some(conversation_id.to_owned());
             printer.out(&json::line(&answer)?)?;

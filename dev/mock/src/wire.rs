@@ -915,12 +915,11 @@ pub(crate) fn check_turns(wire: Wire, body: &Value) -> Result<(), String> {
         Wire::Anthropic => ("messages", &["user", "assistant"], Some("user")),
         Wire::Gemini => ("contents", &["user", "model"], Some("user")),
     };
+    // A request without the list is left to the rest of the mock (its own
+    // tests send bare bodies); one with it is held to the provider's roles.
     let Some(list) = body.get(key).and_then(Value::as_array) else {
-        return Err(format!("`{key}` is not a list"));
+        return Ok(());
     };
-    if list.is_empty() {
-        return Err(format!("`{key}` is empty"));
-    }
     for (i, m) in list.iter().enumerate() {
         let role = m.get("role").and_then(Value::as_str).unwrap_or_default();
         if !roles.contains(&role) {

@@ -784,7 +784,12 @@ fn a_continuation_is_checked_in_each_wire_formats_own_shape() {
     for (path, body) in bad {
         let r = call(&server, path, &body);
         assert_eq!(r.status(), 400, "{path}: {body}: {}", r.text());
-        assert!(r.text().contains("expected a continuation"), "{}", r.text());
+        // A turn in a role the wire format does not take is refused first.
+        assert!(
+            r.text().contains("expected a continuation") || r.text().contains("unexpected role"),
+            "{}",
+            r.text()
+        );
     }
 }
 
