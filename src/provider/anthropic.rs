@@ -11,6 +11,12 @@
 //!   <https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#forcing-tool-use>,
 //!   <https://docs.anthropic.com/en/docs/build-with-claude/streaming>; the SDK's
 //!   `ToolChoiceTool`: <https://github.com/anthropics/anthropic-sdk-python/blob/main/src/anthropic/types/tool_choice_tool_param.py>
+//! - Attachments: `image` and `document` blocks with a `base64` source
+//!   (<https://docs.anthropic.com/en/docs/build-with-claude/vision>,
+//!   <https://docs.anthropic.com/en/docs/build-with-claude/pdf-support>; the
+//!   SDK's `ImageBlockParam` / `Base64ImageSourceParam` and `DocumentBlockParam`
+//!   / `Base64PDFSourceParam`:
+//!   <https://github.com/anthropics/anthropic-sdk-python/tree/main/src/anthropic/types>)
 //!
 //! Usage is normalised on the way out: Anthropic's `input_tokens` are only the
 //! uncached remainder of the prompt, so cache reads and cache writes are added
@@ -22,7 +28,8 @@ use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
 use super::kind::{Continues, EnvProvider, KindSpec, ProviderKind, Tokenizer};
-use super::types::{FinishReason, ParamNames, Role, StreamEvent, Usage};
+use super::media::{Limit, MB, MediaSpec, scaled};
+use super::types::{self, FinishReason, Media, ParamNames, Role, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, sse};
 
 /// The API version sent when the profile names none (`api_version`).
@@ -64,7 +71,38 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     // Anthropic Messages API: `temperature` ranges from 0.0 to 1.0 (docs.anthropic.com, Messages API reference).
     temperature_max: Some(1.0),
     model_continues: takes_prefill,
+    media: MEDIA,
 });
+
+/// What the Messages API takes: at most 5 MB per image and 32 MB per request
+/// (the vision guide's "Image size limits" and FAQ,
+/// <https://docs.anthropic.com/en/docs/build-with-claude/vision>; the PDF
+/// guide's "PDF support" requirements, 32 MB per request,
+/// <https://docs.anthropic.com/en/docs/build-with-claude/pdf-support>). Both
+/// count what is sent: the base64 text.
+pub const MEDIA: MediaSpec = MediaSpec {
+    images: true,
+    pdfs: true,
+    max_image: Some(Limit::encoded(5 * MB)),
+    max_images: None,
+    max_pdfs: None,
+    max_request: Some(Limit::encoded(32 * MB)),
+    image_tokens,
+    // The PDF guide ("Estimate your costs"): 1,500 to 3,000 tokens of text per
+    // page, plus the page as an image (at most some 1,600 tokens by the rule
+    // below); the lower text figure and a whole page image.
+    pdf_page_tokens: 1_500 + 1_600,
+};
+
+/// An image's tokens: width × height / 750, after an image whose long edge
+/// is over 1568 px is scaled down to it, and at most about 1,600 (the vision
+/// guide, "Calculate image costs"). An image route cannot measure counts as
+/// the largest one that is not scaled (1092 × 1092, 1,590 tokens).
+pub fn image_tokens(dimensions: Option<(u32, u32)>) -> u64 {
+    let (w, h) = dimensions.unwrap_or((1092, 1092));
+    let (w, h) = scaled((w, h), 1568.0 / f64::from(w.max(h)));
+    (u64::from(w) * u64::from(h)).div_ceil(750).min(1_600)
+}
 
 /// Whether the model takes a prefill (a last assistant message to continue).
 /// Claude Opus and Sonnet 4.6 and every later model reject one with HTTP 400
@@ -165,7 +203,7 @@ fn body(call: &Call<'_>) -> Vec<u8> {
                 let sent = (KIND.spec().prefix_sent)(&text);
                 (!sent.is_empty()).then(|| json!({"role": "assistant", "content": sent}))
             }
-            _ => Some(json!({"role": "user", "content": m.joined()})),
+            _ => Some(json!({"role": "user", "content": content(m)})),
         })
         .collect();
     body.insert("messages".into(), Value::Array(messages));
@@ -219,6 +257,35 @@ fn answer_tool(schema: &Value) -> (Value, Value) {
         }]),
         json!({"type": "tool", "name": name, "disable_parallel_tool_use": true}),
     )
+}
+
+/// A user message's `content`: its text as one string, or, when it carries
+/// attachments, content blocks in order: `text`, `image` and `document`, the
+/// files as base64 sources.
+fn content(m: &types::Message) -> Value {
+    if m.attachments().next().is_none() {
+        return json!(m.joined());
+    }
+    let blocks: Vec<Value> = m
+        .parts
+        .iter()
+        .map(|p| match p {
+            types::Part::Text(t) => json!({"type": "text", "text": t}),
+            types::Part::Attachment(a) => {
+                let source = json!({
+                    "type": "base64",
+                    "media_type": a.media.mime(),
+                    "data": super::base64(&a.bytes),
+                });
+                if a.media == Media::Pdf {
+                    json!({"type": "document", "source": source, "title": a.file_name()})
+                } else {
+                    json!({"type": "image", "source": source})
+                }
+            }
+        })
+        .collect();
+    Value::Array(blocks)
 }
 
 /// A whole message (non-streamed body), also the `message` of `message_start`.
@@ -629,6 +696,31 @@ impl StreamDecoder for Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Images go as `image` blocks and PDFs as `document` blocks, each with a
+    /// `base64` source (tests/fixtures/anthropic/attachments.json names the
+    /// reference).
+    #[test]
+    fn attachments_are_blocks_with_base64_sources() {
+        use crate::provider::testing::{attachment_request, body_json, request_fixture};
+        let expected = request_fixture(include_str!(
+            "../../tests/fixtures/anthropic/attachments.json"
+        ));
+        let body = body_json(KIND, &attachment_request(true)).unwrap();
+        assert_eq!(body["messages"], expected["messages"]);
+        assert_eq!(body["system"], expected["system"]);
+    }
+
+    #[test]
+    fn image_tokens_are_the_area_over_750() {
+        // The vision guide's table: 200 × 200 is about 54 tokens, 1000 × 1000
+        // about 1334, 1092 × 1092 about 1590.
+        assert_eq!(image_tokens(Some((200, 200))), 54);
+        assert_eq!(image_tokens(Some((1000, 1000))), 1334);
+        assert_eq!(image_tokens(Some((1092, 1092))), 1590);
+        // A larger one is scaled down: never more than about 1,600.
+        assert_eq!(image_tokens(Some((4000, 3000))), 1600);
+    }
     use crate::provider::types::{ChatRequest, Params};
     use crate::provider::{ApiKey, Endpoint};
 

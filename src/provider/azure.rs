@@ -39,6 +39,10 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     // Azure OpenAI: the same 0–2 as OpenAI (learn.microsoft.com, Azure OpenAI REST reference, chat completions `temperature`).
     temperature_max: Some(2.0),
     model_continues: |_| true,
+    // The same content parts and limits as OpenAI's Chat Completions
+    // (<https://learn.microsoft.com/azure/ai-services/openai/how-to/gpt-with-vision>;
+    // PDFs as `file` parts need an api-version that has them).
+    media: openai::MEDIA,
 });
 
 pub struct Azure;

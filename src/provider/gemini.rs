@@ -10,6 +10,11 @@
 //! - Structured output (`responseMimeType` + `responseJsonSchema`):
 //!   <https://ai.google.dev/gemini-api/docs/structured-output>,
 //!   <https://ai.google.dev/api/generate-content#FIELDS.response_json_schema>
+//! - Attachments: a part's `inline_data` blob, base64 bytes and their MIME type
+//!   (<https://ai.google.dev/api/caching#Blob>; the REST examples of
+//!   <https://ai.google.dev/gemini-api/docs/image-understanding> and
+//!   <https://ai.google.dev/gemini-api/docs/document-processing> spell it in
+//!   snake case, which the API takes as well as `inlineData`)
 //!
 //! The key travels only in the `x-goog-api-key` header, never as `?key=` in the
 //! URL, where it would end up in logs and error messages.
@@ -26,6 +31,7 @@ use serde_json::{Map, Value, json};
 use super::azure::encode_path_segment;
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
 use super::kind::{Continues, EnvProvider, KindSpec, ProviderKind, Tokenizer, whole_prefix};
+use super::media::{Limit, MB, MediaSpec};
 use super::types::{self, FinishReason, ParamNames, Role, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, sse};
 
@@ -84,7 +90,35 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     // Gemini `generationConfig.temperature`: 0.0 to 2.0 for the 2.x and 3 models (ai.google.dev, GenerationConfig reference).
     temperature_max: Some(2.0),
     model_continues: |_| true,
+    media: MEDIA,
 });
+
+/// What `generateContent` takes inline: images and PDFs, the whole request
+/// (prompt and base64 bytes together) at most 20 MB ("Passing images inline"
+/// in <https://ai.google.dev/gemini-api/docs/image-understanding>, and
+/// <https://ai.google.dev/gemini-api/docs/document-processing>).
+pub const MEDIA: MediaSpec = MediaSpec {
+    images: true,
+    pdfs: true,
+    max_image: None,
+    max_images: None,
+    max_pdfs: None,
+    max_request: Some(Limit::encoded(20 * MB)),
+    image_tokens,
+    // "Each document page is equivalent to 258 tokens" (document processing).
+    pdf_page_tokens: 258,
+};
+
+/// An image's tokens (<https://ai.google.dev/gemini-api/docs/tokens#multimodal-tokens>):
+/// 258 when both sides are at most 384 px; a larger image is cut into
+/// 768 × 768 tiles of 258 tokens each. An image route cannot measure counts
+/// as 1024 × 1024 (four tiles).
+pub fn image_tokens(dimensions: Option<(u32, u32)>) -> u64 {
+    match dimensions.unwrap_or((1024, 1024)) {
+        (w, h) if w <= 384 && h <= 384 => 258,
+        (w, h) => 258 * u64::from(w.div_ceil(768)) * u64::from(h.div_ceil(768)),
+    }
+}
 
 pub struct Gemini;
 
@@ -578,6 +612,25 @@ impl StreamDecoder for Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Images and PDFs go as `inline_data` parts before the text
+    /// (tests/fixtures/gemini/attachments.json names the reference).
+    #[test]
+    fn attachments_are_inline_data_parts() {
+        use crate::provider::testing::{attachment_request, body_json, request_fixture};
+        let expected =
+            request_fixture(include_str!("../../tests/fixtures/gemini/attachments.json"));
+        let body = body_json(KIND, &attachment_request(true)).unwrap();
+        assert_eq!(body["contents"], expected["contents"]);
+        assert_eq!(body["systemInstruction"], expected["systemInstruction"]);
+    }
+
+    #[test]
+    fn image_tokens_count_tiles() {
+        assert_eq!(image_tokens(Some((384, 200))), 258);
+        assert_eq!(image_tokens(Some((1000, 700))), 516);
+        assert_eq!(image_tokens(Some((1920, 1080))), 258 * 6);
+    }
     use crate::provider::types::{ChatRequest, Params};
     use crate::provider::{ApiKey, Endpoint};
 

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use super::{Adapter, KINDS};
+use super::{Adapter, KINDS, MediaSpec};
 
 /// Reads an environment variable: the process's, or a test's.
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -64,6 +64,9 @@ pub struct KindSpec {
     /// Whether a model of the kind can continue an answer, where the kind
     /// can ([`KindSpec::continues`]): newer Claude models take no prefill.
     pub model_continues: fn(&str) -> bool,
+    /// What the kind takes as attachments (`-a`), how large, and how it
+    /// counts their tokens.
+    pub media: MediaSpec,
 }
 
 /// Whether a kind can continue an answer (CONTRACT.md "The router's rules").

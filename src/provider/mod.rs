@@ -20,6 +20,7 @@ pub mod gemini;
 pub mod http;
 pub mod key;
 pub mod kind;
+pub mod media;
 pub mod ndjson;
 pub mod ollama;
 pub mod openai;
@@ -31,6 +32,7 @@ use reqwest::header::HeaderMap;
 pub use error::{ErrorKind, ProviderError, TimeoutKind};
 pub use key::ApiKey;
 pub use kind::{Continuation, Env, KindSpec, ProviderKind, Tokenizer};
+pub use media::MediaSpec;
 use types::{ChatRequest, StreamEvent};
 
 /// Every provider kind `route` speaks: the one registration point. The order
@@ -209,13 +211,19 @@ pub(crate) fn cut_short(e: ProviderError) -> ProviderError {
     }
 }
 
-/// What the adapters' unit tests share.
 /// Standard base64 with padding: how every wire format carries a file's bytes.
 pub fn base64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// `data:<mime>;base64,<bytes>`: a file inline in a URL (RFC 2397), as
+/// Chat Completions takes images and PDFs.
+pub fn data_url(a: &types::Attachment) -> String {
+    format!("data:{};base64,{}", a.media.mime(), base64(&a.bytes))
+}
+
+/// What the adapters' unit tests share.
 #[cfg(test)]
 pub(crate) mod testing {
     use super::types::StreamEvent;
@@ -257,5 +265,71 @@ pub(crate) mod testing {
                 _ => None,
             })
             .collect()
+    }
+
+    /// A request whose prompt carries a 2 × 2 PNG (`shots/screen.png`) and,
+    /// with `pdf`, a one-page PDF (`report.pdf`) before its text, as `-a`
+    /// builds it.
+    pub(crate) fn attachment_request(pdf: bool) -> super::types::ChatRequest {
+        use super::media::samples;
+        use super::types::{Attachment, ChatRequest, Params, Part, Role};
+        let mut request = ChatRequest::prompt(
+            Some("Be brief."),
+            "What is wrong here?",
+            Params::default(),
+            true,
+        );
+        let user = request
+            .messages
+            .iter_mut()
+            .find(|m| m.role == Role::User)
+            .unwrap();
+        user.parts.insert(
+            0,
+            Part::Attachment(Attachment::new("shots/screen.png", samples::png(2, 2)).unwrap()),
+        );
+        if pdf {
+            user.parts.insert(
+                1,
+                Part::Attachment(Attachment::new("report.pdf", samples::pdf(1)).unwrap()),
+            );
+        }
+        request
+    }
+
+    /// The JSON body `kind`'s adapter builds for `request`.
+    pub(crate) fn body_json(
+        kind: super::ProviderKind,
+        request: &super::types::ChatRequest,
+    ) -> Result<serde_json::Value, ProviderError> {
+        let endpoint = super::Endpoint {
+            name: "p".into(),
+            kind,
+            base_url: "http://127.0.0.1:1".into(),
+            key: None,
+            headers: vec![],
+            api_version: None,
+            continuation: super::Continuation::None,
+        };
+        let call = super::Call {
+            request,
+            endpoint: &endpoint,
+            model: "m",
+            max_output_tokens: Some(100),
+        };
+        let built = kind.adapter().build(&call)?;
+        Ok(serde_json::from_slice(&built.body).unwrap())
+    }
+
+    /// A fixture of an expected request (tests/fixtures/KIND/attachments.json):
+    /// `__source__` names the reference it follows, `body` is the part of the
+    /// body compared.
+    pub(crate) fn request_fixture(text: &str) -> serde_json::Value {
+        let fixture: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert!(
+            fixture["__source__"].is_string(),
+            "the fixture names its source"
+        );
+        fixture["body"].clone()
     }
 }

@@ -7,6 +7,8 @@
 //! - `options` (Modelfile parameters): <https://github.com/ollama/ollama/blob/main/docs/modelfile.md#valid-parameters-and-values>
 //! - Structured output (`format` holding a JSON Schema): <https://docs.ollama.com/capabilities/structured-outputs>,
 //!   <https://github.com/ollama/ollama/blob/main/docs/api.md#request-structured-outputs>
+//! - Images: a message's `images`, a list of base64 strings (the chat
+//!   endpoint's "Chat request (with images)"); the API takes no other files.
 //!
 //! A local server needs no key. When the profile gives one anyway it is sent
 //! as `Authorization: Bearer`, which hosted Ollama-compatible servers expect.
@@ -20,7 +22,8 @@ use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
 use super::kind::{
     BaseUrlVar, Continues, EnvProvider, KindSpec, ProviderKind, Tokenizer, whole_prefix,
 };
-use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
+use super::media::MediaSpec;
+use super::types::{self, FinishReason, Media, ParamNames, StreamEvent, Usage};
 use super::{Adapter, Call, HttpRequest, StreamDecoder, ndjson};
 
 /// Extra parameters that are top-level request fields; every other extra
@@ -62,7 +65,24 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     // Ollama passes it to llama.cpp, which takes any temperature of at least 0.
     temperature_max: None,
     model_continues: |_| true,
+    media: MEDIA,
 });
+
+/// What `/api/chat` takes: images only, with no published size limit (the
+/// model's context window bounds them). Ollama publishes no token rule; each
+/// model's vision encoder decides, and the count of `LLaVA` 1.5 stands in
+/// (576 tokens, one per 14 px patch of a 336 px image:
+/// <https://arxiv.org/abs/2310.03744>).
+pub const MEDIA: MediaSpec = MediaSpec {
+    images: true,
+    pdfs: false,
+    max_image: None,
+    max_images: None,
+    max_pdfs: None,
+    max_request: None,
+    image_tokens: |_| 576,
+    pdf_page_tokens: 0,
+};
 
 /// `OLLAMA_HOST` may be `host:port`, `http://host:port` or `0.0.0.0`.
 pub fn base_url_of_host(host: &str) -> String {
@@ -92,6 +112,20 @@ impl Adapter for Ollama {
             );
         }
         super::extra_headers(&mut headers, call.endpoint)?;
+        // The plan never sends Ollama a PDF; a request that carries one
+        // anyway is refused here rather than sent without it.
+        let pdf = call
+            .request
+            .messages
+            .iter()
+            .flat_map(types::Message::attachments)
+            .find(|a| a.media == Media::Pdf);
+        if let Some(pdf) = pdf {
+            return Err(ProviderError::new(
+                ErrorKind::BadRequest,
+                format!("ollama's API takes no PDF documents ({})", pdf.name),
+            ));
+        }
         Ok(HttpRequest {
             url: format!("{}/api/chat", call.endpoint.base_url),
             headers,
@@ -122,7 +156,14 @@ fn body(call: &Call<'_>) -> Vec<u8> {
     let messages: Vec<Value> = req
         .messages
         .iter()
-        .map(|m| json!({"role": m.role.as_str(), "content": m.joined()}))
+        .map(|m| {
+            let mut message = json!({"role": m.role.as_str(), "content": m.joined()});
+            let images: Vec<String> = m.attachments().map(|a| super::base64(&a.bytes)).collect();
+            if !images.is_empty() {
+                message["images"] = json!(images);
+            }
+            message
+        })
         .collect();
 
     let mut options = Map::new();
@@ -335,6 +376,25 @@ impl StreamDecoder for Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Images go as the message's `images`, base64 strings
+    /// (tests/fixtures/ollama/attachments.json names the reference); a PDF is
+    /// refused before anything is sent.
+    #[test]
+    fn images_are_base64_strings_and_pdfs_are_refused() {
+        use crate::provider::testing::{attachment_request, body_json, request_fixture};
+        let expected =
+            request_fixture(include_str!("../../tests/fixtures/ollama/attachments.json"));
+        let body = body_json(KIND, &attachment_request(false)).unwrap();
+        assert_eq!(body["messages"], expected["messages"]);
+        let refused = body_json(KIND, &attachment_request(true)).unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::BadRequest);
+        assert!(
+            refused.message.contains("report.pdf"),
+            "{}",
+            refused.message
+        );
+    }
     use crate::provider::types::{ChatRequest, Params};
     use crate::provider::{ApiKey, Endpoint};
 

@@ -10,6 +10,13 @@
 //!   <https://platform.openai.com/docs/api-reference/chat/create#chat-create-response_format>,
 //!   the SDK's shape of it: <https://github.com/openai/openai-python/blob/main/src/openai/types/shared/response_format_json_schema.py>,
 //!   and what strict mode takes: <https://platform.openai.com/docs/guides/structured-outputs#supported-schemas>
+//! - Attachments: user content parts `image_url` (a `data:` URL) and `file`
+//!   (`file_data`, a `data:` URL, and `filename`), as the API reference's
+//!   `ChatCompletionRequestUserMessage` and the SDK's types spell them
+//!   (<https://github.com/openai/openai-python/blob/main/src/openai/types/chat/chat_completion_content_part_param.py>,
+//!   `chat_completion_content_part_image_param.py` beside it); the guides:
+//!   <https://platform.openai.com/docs/guides/images-vision>,
+//!   <https://platform.openai.com/docs/guides/pdf-files>
 
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde::Deserialize;
@@ -17,7 +24,8 @@ use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, ProviderError, kind_from_message, retry_after};
 use super::kind::{Continues, EnvProvider, KindSpec, ProviderKind, Tokenizer, whole_prefix};
-use super::types::{FinishReason, ParamNames, StreamEvent, Usage};
+use super::media::{Limit, MB, MediaSpec, scaled};
+use super::types::{self, FinishReason, Media, ParamNames, StreamEvent, Usage};
 use super::{Adapter, Call, Continuation, HttpRequest, StreamDecoder, sse};
 
 /// The `openai` kind: OpenAI itself, and every OpenAI-compatible server.
@@ -63,7 +71,39 @@ pub const KIND: ProviderKind = ProviderKind(&KindSpec {
     // OpenAI Chat Completions: `temperature` between 0 and 2 (platform.openai.com, API reference).
     temperature_max: Some(2.0),
     model_continues: |_| true,
+    media: MEDIA,
 });
+
+/// What Chat Completions takes, from the images guide's "Image input
+/// requirements" (<https://platform.openai.com/docs/guides/images-vision>: up
+/// to 20 MB per image, 50 MB of images per request) and the PDF guide's "File
+/// size limitations" (<https://platform.openai.com/docs/guides/pdf-files>: 32 MB
+/// of files per request). Azure OpenAI, which shares this body, takes the same.
+pub const MEDIA: MediaSpec = MediaSpec {
+    images: true,
+    pdfs: true,
+    max_image: Some(Limit::raw(20 * MB)),
+    max_images: Some(Limit::raw(50 * MB)),
+    max_pdfs: Some(Limit::raw(32 * MB)),
+    max_request: None,
+    image_tokens,
+    // A PDF page is its extracted text and an image of the page (the PDF
+    // guide, "How it works"): a letter page at 150 dpi (1275 × 1650 px, 765
+    // tokens by the rule below) and some 500 tokens of text.
+    pdf_page_tokens: 765 + 500,
+};
+
+/// An image's tokens at `detail: "auto"` / `"high"` for the GPT-4o family
+/// (<https://platform.openai.com/docs/guides/images-vision#calculating-costs>):
+/// scaled to fit 2048 × 2048, then down to 768 px on its shortest side; 170
+/// tokens per 512 px tile, plus 85. An image route cannot measure counts as
+/// 1024 × 1024 (765 tokens).
+pub fn image_tokens(dimensions: Option<(u32, u32)>) -> u64 {
+    let (w, h) = dimensions.unwrap_or((1024, 1024));
+    let (w, h) = scaled((w, h), 2048.0 / f64::from(w.max(h)));
+    let (w, h) = scaled((w, h), 768.0 / f64::from(w.min(h)));
+    85 + 170 * u64::from(w.div_ceil(512)) * u64::from(h.div_ceil(512))
+}
 
 pub struct OpenAi;
 
@@ -113,7 +153,7 @@ pub(super) fn body(call: &Call<'_>, max_tokens_field: &'static str) -> Vec<u8> {
     let mut messages: Vec<Value> = req
         .messages
         .iter()
-        .map(|m| json!({"role": m.role.as_str(), "content": m.joined()}))
+        .map(|m| json!({"role": m.role.as_str(), "content": content(m)}))
         .collect();
     // Mistral's and DeepSeek's form: the last assistant message is marked
     // as the beginning of the reply.
@@ -240,6 +280,30 @@ fn strict_node(node: &Value) -> bool {
     keywords_ok
         && fields.get("additionalProperties") == Some(&Value::Bool(false))
         && every_property_required
+}
+
+/// A message's `content`: its text as one string, or, when it carries
+/// attachments, an array of content parts in order (text, `image_url`, `file`).
+fn content(m: &types::Message) -> Value {
+    if m.attachments().next().is_none() {
+        return json!(m.joined());
+    }
+    let parts: Vec<Value> = m
+        .parts
+        .iter()
+        .map(|p| match p {
+            types::Part::Text(t) => json!({"type": "text", "text": t}),
+            types::Part::Attachment(a) if a.media == Media::Pdf => json!({
+                "type": "file",
+                "file": {"filename": a.file_name(), "file_data": super::data_url(a)},
+            }),
+            types::Part::Attachment(a) => json!({
+                "type": "image_url",
+                "image_url": {"url": super::data_url(a)},
+            }),
+        })
+        .collect();
+    Value::Array(parts)
 }
 
 #[derive(Deserialize)]
@@ -593,6 +657,31 @@ impl StreamDecoder for Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Images go as `image_url` parts and PDFs as `file` parts, both `data:`
+    /// URLs (tests/fixtures/openai/attachments.json names the reference);
+    /// Azure shares the body; a message without attachments keeps a string.
+    #[test]
+    fn attachments_are_content_parts() {
+        use crate::provider::testing::{attachment_request, body_json, request_fixture};
+        let request = attachment_request(true);
+        let expected =
+            request_fixture(include_str!("../../tests/fixtures/openai/attachments.json"));
+        let body = body_json(KIND, &request).unwrap();
+        assert_eq!(body["messages"], expected["messages"]);
+        let azure = body_json(crate::provider::azure::KIND, &request).unwrap();
+        assert_eq!(azure["messages"], expected["messages"]);
+        assert_eq!(body["messages"][0]["content"], "Be brief.");
+    }
+
+    #[test]
+    fn image_tokens_follow_the_tile_rule() {
+        // The guide's examples: 1024 × 1024 is 765 tokens, 2048 × 4096 is 1105.
+        assert_eq!(image_tokens(Some((1024, 1024))), 765);
+        assert_eq!(image_tokens(Some((2048, 4096))), 1105);
+        assert_eq!(image_tokens(Some((100, 100))), 255);
+        assert_eq!(image_tokens(None), 765);
+    }
 
     /// A streamed answer as OpenAI sends it with `include_usage`
     /// (source: the chat-streaming API reference, chunk object examples).

@@ -140,6 +140,36 @@ pub struct Attachment {
     pub bytes: std::sync::Arc<[u8]>,
 }
 
+impl Attachment {
+    /// Reads an attachment from its bytes: `None` when they are neither an
+    /// image route sends (PNG, JPEG, GIF, WebP) nor a PDF.
+    pub fn new(name: &str, bytes: Vec<u8>) -> Option<Attachment> {
+        use sha2::Digest as _;
+        use std::fmt::Write as _;
+        let media = Media::sniff(&bytes)?;
+        let mut hash = String::with_capacity(64);
+        for byte in sha2::Sha256::digest(&bytes) {
+            let _ = write!(hash, "{byte:02x}");
+        }
+        Some(Attachment {
+            media,
+            name: name.to_owned(),
+            hash,
+            bytes: bytes.into(),
+        })
+    }
+
+    /// The last part of its name, without the folders: what a wire format's
+    /// `filename` or `title` gets.
+    pub fn file_name(&self) -> &str {
+        self.name
+            .rsplit(['/', std::path::MAIN_SEPARATOR])
+            .next()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&self.name)
+    }
+}
+
 /// What kind of file an attachment is, detected from its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Media {
@@ -164,6 +194,17 @@ impl Media {
 
     pub fn is_image(self) -> bool {
         self != Media::Pdf
+    }
+
+    /// `PNG image`, `PDF`: for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Media::Png => "PNG image",
+            Media::Jpeg => "JPEG image",
+            Media::Gif => "GIF image",
+            Media::Webp => "WebP image",
+            Media::Pdf => "PDF",
+        }
     }
 
     /// The kind of file these bytes begin with, by their magic numbers, not
