@@ -64,6 +64,8 @@ FIELDS = [
     "cache_read_input_token_cost_above_200k_tokens",
     "output_cost_per_reasoning_token",
     "deprecation_date",
+    "supports_vision",
+    "supports_pdf_input",
 ]
 
 # Matched against the last `/`-separated part of a key. LiteLLM files these under

@@ -187,6 +187,8 @@ mod tests {
             "search_context_cost_per_query": {"search_context_size_low": 0.01},
             "some_future_field": {"nested": [1, 2, {"deeper": null}]},
             "supports_reasoning": true,
+            "supports_vision": true,
+            "supports_pdf_input": false,
             "deprecation_date": "2027-01-31"
         },
         "gpt-unpriced": {"litellm_provider": "openai", "mode": "chat", "max_output_tokens": "4096"},
@@ -214,11 +216,30 @@ mod tests {
                 context_window: Some(272_000),
                 max_output_tokens: Some(128_000),
                 deprecation_date: Some("2027-01-31".to_owned()),
+                vision: Some(true),
+                pdf: Some(false),
             }
         );
         let unpriced = catalog.lookup("openai", "openai", "gpt-unpriced").unwrap();
         assert_eq!(unpriced.pricing, None);
         assert_eq!(unpriced.max_output_tokens, Some(4096));
+        // Silent capability fields stay unknown.
+        assert_eq!((unpriced.vision, unpriced.pdf), (None, None));
+    }
+
+    #[test]
+    fn the_builtin_catalog_keeps_the_capability_fields() {
+        let catalog = builtin();
+        let gpt = catalog
+            .lookup("openai", "openai", "gpt-4o-2024-11-20")
+            .unwrap();
+        assert_eq!((gpt.vision, gpt.pdf), (Some(true), Some(true)));
+        let o3 = catalog.lookup("openai", "openai", "o3-mini").unwrap();
+        assert_eq!(o3.vision, Some(false));
+        let sonnet = catalog
+            .lookup("anthropic", "anthropic", "claude-sonnet-4-6")
+            .unwrap();
+        assert_eq!((sonnet.vision, sonnet.pdf), (Some(true), Some(true)));
     }
 
     #[test]

@@ -76,6 +76,8 @@ struct RawEntry {
     output_cost_per_token_above_200k_tokens: Scalar,
     cache_read_input_token_cost_above_200k_tokens: Scalar,
     deprecation_date: Scalar,
+    supports_vision: Scalar,
+    supports_pdf_input: Scalar,
 }
 
 impl RawEntry {
@@ -117,6 +119,8 @@ impl RawEntry {
                     .text()
                     .filter(|date| is_iso_date(date))
                     .map(str::to_owned),
+                vision: self.supports_vision.flag(),
+                pdf: self.supports_pdf_input.flag(),
             },
         })
     }
@@ -167,11 +171,12 @@ impl<'de> Deserialize<'de> for MaybeEntry {
 /// One field's value, whatever its JSON type.
 #[derive(Default)]
 enum Scalar {
-    /// Absent, `null`, a boolean, an array or an object.
+    /// Absent, `null`, an array or an object.
     #[default]
     Other,
     Number(f64),
     Text(String),
+    Bool(bool),
 }
 
 impl Scalar {
@@ -182,12 +187,20 @@ impl Scalar {
         }
     }
 
+    /// `true` or `false`; a missing field (or any other value) says nothing.
+    fn flag(&self) -> Option<bool> {
+        match self {
+            Scalar::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
     /// A number, or a string holding one (some upstream entries have quoted numbers).
     fn number(&self) -> Option<f64> {
         match self {
             Scalar::Number(n) => Some(*n),
             Scalar::Text(s) => s.trim().parse().ok(),
-            Scalar::Other => None,
+            Scalar::Other | Scalar::Bool(_) => None,
         }
     }
 
@@ -226,8 +239,8 @@ impl<'de> Deserialize<'de> for Scalar {
             fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
                 Ok(Scalar::Text(v))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
-                Ok(Scalar::Other)
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
                 Ok(Scalar::Other)

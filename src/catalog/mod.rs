@@ -74,6 +74,12 @@ pub struct ModelInfo {
     pub max_output_tokens: Option<u64>,
     /// When the provider retires the model, `YYYY-MM-DD`.
     pub deprecation_date: Option<String>,
+    /// Takes images (LiteLLM's `supports_vision`); `None` when the entry
+    /// does not say.
+    pub vision: Option<bool>,
+    /// Takes PDF documents (LiteLLM's `supports_pdf_input`); `None` when the
+    /// entry does not say.
+    pub pdf: Option<bool>,
 }
 
 /// One kept catalog entry: the model, and the LiteLLM provider it is filed under.

@@ -32,6 +32,10 @@ struct CatalogJson<'a> {
     input_per_1m: Option<f64>,
     output_per_1m: Option<f64>,
     deprecation_date: Option<&'a str>,
+    /// Takes images / PDFs (LiteLLM's `supports_vision` / `supports_pdf_input`);
+    /// `null` when the catalog does not say.
+    vision: Option<bool>,
+    pdf: Option<bool>,
 }
 
 pub(super) fn list_catalog(filter: &str, json: bool, ctx: &Context) -> Result<ExitStatus, Error> {
@@ -50,6 +54,8 @@ pub(super) fn list_catalog(filter: &str, json: bool, ctx: &Context) -> Result<Ex
                 input_per_1m: input,
                 output_per_1m: output,
                 deprecation_date: info.deprecation_date.as_deref(),
+                vision: info.vision,
+                pdf: info.pdf,
             }
         })
         .collect();
