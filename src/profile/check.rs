@@ -211,4 +211,27 @@ model = "gpt-4o-2024-05-13"
         assert!(errors[0].message.contains("max_tokens"), "{}", rendered(&p));
         assert_eq!(errors[0].location, Some((6, 25)), "{}", rendered(&p));
     }
+    #[test]
+    fn vision_and_pdf_are_model_keys_the_check_knows() {
+        let text = "[providers.o]\nkind = \"ollama\"\n[models.m]\nprovider = \"o\"\nmodel = \"llava:13b\"\nvision = true\npdf = true\n[models.n]\nprovider = \"o\"\nmodel = \"llava:7b\"\nvision = \"yes\"\n";
+        let profile = crate::profile::load::parse(
+            Path::new("p.toml"),
+            &text.replace("vision = \"yes\"", "vision = false"),
+            &|_| None,
+        )
+        .unwrap();
+        let m = &profile.models["m"].overrides;
+        assert_eq!((m.vision, m.pdf), (Some(true), Some(true)));
+        assert_eq!(profile.models["n"].overrides.vision, Some(false));
+        let all = rendered(&problems(text, &[]));
+        assert!(
+            all.contains("p.toml:7:7: warning: models.m.pdf = true has no effect: ollama's API takes no PDF documents"),
+            "{all}"
+        );
+        assert!(
+            all.contains("p.toml:11:10: error: models.n.vision must be true or false"),
+            "{all}"
+        );
+        assert!(!all.contains("models.m.vision"), "{all}");
+    }
 }

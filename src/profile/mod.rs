@@ -72,6 +72,10 @@ pub struct ModelOverrides {
     pub context_window: Option<u64>,
     pub max_output_tokens: Option<u64>,
     pub params: Params,
+    /// Takes images (`vision`), whatever the catalog says.
+    pub vision: Option<bool>,
+    /// Takes PDF documents (`pdf`), whatever the catalog says.
+    pub pdf: Option<bool>,
 }
 
 /// A chain (`[chains.NAME]`).

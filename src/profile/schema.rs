@@ -297,6 +297,16 @@ pub const MODEL: &[Key] = &[
     key("context_window", Type::Tokens, "tokens in and out"),
     key("max_output_tokens", Type::Tokens, "tokens out"),
     key("params", Type::AnyTable, "passed through to the provider"),
+    key(
+        "vision",
+        Type::Bool,
+        "takes images (-a); overrides the catalog's supports_vision",
+    ),
+    key(
+        "pdf",
+        Type::Bool,
+        "takes PDF documents (-a); overrides the catalog's supports_pdf_input",
+    ),
 ];
 
 /// `[chains.NAME]`: its own keys, then every `[settings]` key.

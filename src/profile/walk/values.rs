@@ -11,7 +11,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::{Stage, Style, Target, Value, Walk, float, integer, string, table};
 use crate::money::{Price, Usd};
-use crate::profile::problem::Topic;
+use crate::profile::problem::{Problem, Severity, Topic};
 use crate::profile::schema::{self, Field, Type};
 use crate::profile::{
     ApiKey, Budget, Chain, KeySource, ModelAlias, ModelOverrides, Profile, Provider, Settings,
@@ -303,12 +303,15 @@ impl Walk<'_> {
             context_window: self.tokens(t, "context_window", &at),
             max_output_tokens: self.tokens(t, "max_output_tokens", &at),
             params,
+            vision: flag(t, "vision"),
+            pdf: flag(t, "pdf"),
         };
         let model = t.get("model").and_then(|m| Some((string(m)?, m.span())));
         let (provider, (model, span)) = (provider?, model?);
         if self.check() && model.trim().is_empty() {
             self.error(span, format!("{at}.model is empty"), None);
         } else if let Some(&kind) = self.kinds.get(provider) {
+            self.takes_what_it_claims(&at, t, kind);
             self.targets.push(Target {
                 what: format!("alias `{name}`"),
                 kind,
@@ -324,6 +327,40 @@ impl Walk<'_> {
             model: model.to_owned(),
             overrides,
         })
+    }
+
+    /// `vision = true` / `pdf = true` on a model whose provider kind cannot
+    /// send that kind of file (Ollama's API takes no PDFs): a warning of the
+    /// check, as the setting changes nothing.
+    fn takes_what_it_claims(&mut self, at: &str, t: &DeTable<'_>, kind: ProviderKind) {
+        if !self.check() {
+            return;
+        }
+        let media = kind.spec().media;
+        for (key, carried, what) in [
+            ("vision", media.images, "images"),
+            ("pdf", media.pdfs, "PDF documents"),
+        ] {
+            let Some(v) = t.get(key) else { continue };
+            if carried || !matches!(v.get_ref(), DeValue::Boolean(true)) {
+                continue;
+            }
+            let mut p = Problem::at(
+                self.text,
+                &v.span(),
+                Severity::Warning,
+                Topic::Profile,
+                format!(
+                    "{at}.{key} = true has no effect: {}'s API takes no {what}",
+                    kind.as_str()
+                ),
+                Some(format!(
+                    "remove it; route skips this model for requests with {what}"
+                )),
+            );
+            p.stage = Stage::Value;
+            self.problems.push(p);
+        }
     }
 
     /// A number of dollars, 0 or more; `table` names its table in the message.
@@ -519,6 +556,14 @@ impl Walk<'_> {
 }
 
 /// A TOML value as JSON for [`Params::set`] (dates as strings).
+/// A boolean key; a value of another type was reported by the shape walk.
+fn flag(t: &DeTable<'_>, key: &str) -> Option<bool> {
+    match t.get(key).map(Spanned::get_ref) {
+        Some(DeValue::Boolean(b)) => Some(*b),
+        _ => None,
+    }
+}
+
 fn to_json(v: &DeValue<'_>) -> serde_json::Value {
     use serde_json::Value as J;
     match v {
