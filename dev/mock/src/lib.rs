@@ -14,6 +14,10 @@
 //! | contains `/models/{model}:generateContent` or `:streamGenerateContent` | Gemini | `streamGenerateContent` (SSE with `alt=sse`, else one streamed JSON array) |
 //! | ends with `/api/chat` | Ollama | unless body `stream: false` |
 //!
+//! Every image and PDF in a request is decoded and checked (`attach.rs`): one
+//! in another provider's shape, or whose bytes are not the MIME type it
+//! declares, gets the provider's HTTP 400, as the real API would refuse it.
+//!
 //! A path starting with `/fail/{status}/` (e.g. `/fail/503/v1/chat/completions`)
 //! answers that status with the provider's error body whatever the script says,
 //! so one mock can stand for a good and a failing provider at once.
@@ -60,6 +64,7 @@
 //! # let _ = base_url;
 //! ```
 
+mod attach;
 mod http;
 mod serve;
 mod wire;
@@ -224,6 +229,7 @@ pub struct Script {
     answer: Answer,
     expect_prefix: bool,
     expect_schema: bool,
+    expect_attachments: Option<Vec<String>>,
 }
 
 impl Script {
@@ -234,6 +240,7 @@ impl Script {
             answer: Answer::default(),
             expect_prefix: false,
             expect_schema: false,
+            expect_attachments: None,
         }
     }
 
@@ -275,6 +282,16 @@ impl Script {
     #[must_use]
     pub fn expecting_schema(mut self) -> Self {
         self.expect_schema = true;
+        self
+    }
+
+    /// Every request must carry exactly these attachments, by MIME type and
+    /// in order (`["image/png", "application/pdf"]`), in the shape of the
+    /// wire format it speaks, or the mock answers 400. (Attachments are
+    /// checked in every request; this also requires them.)
+    #[must_use]
+    pub fn expecting_attachments(mut self, mime_types: &[&str]) -> Self {
+        self.expect_attachments = Some(mime_types.iter().map(|m| (*m).to_owned()).collect());
         self
     }
 }

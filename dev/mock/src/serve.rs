@@ -30,6 +30,7 @@ struct Cursor {
     answer: Arc<Answer>,
     expect_prefix: bool,
     expect_schema: bool,
+    expect_attachments: Option<Vec<String>>,
     next: usize,
 }
 
@@ -44,6 +45,7 @@ impl Cursor {
             answer: Arc::new(script.answer),
             expect_prefix: script.expect_prefix,
             expect_schema: script.expect_schema,
+            expect_attachments: script.expect_attachments,
             next: 0,
         }
     }
@@ -197,6 +199,30 @@ async fn respond(stream: &mut TcpStream, request: &Request, shared: &Shared) -> 
         .ok()
         .and_then(|body| wire::check_turns(route.wire, &body).err())
     {
+        let fmt = plain_fmt(&route, id);
+        let message = format!("route-mock: {why}");
+        return send(
+            stream,
+            request,
+            &fmt,
+            400,
+            &fmt.error_body(400, Some(&message)),
+            &[],
+        )
+        .await;
+    }
+
+    // A request whose attachments are not in its wire format's shape is the
+    // provider's 400, whatever the script says, and uses up no reply.
+    let expected = shared.cursor().expect_attachments.clone();
+    let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+    let checked = crate::attach::attachments(route.wire, &body).and_then(|found| match expected {
+        Some(expected) if expected != found => Err(format!(
+            "expected the attachments {expected:?}, got {found:?}"
+        )),
+        _ => Ok(()),
+    });
+    if let Err(why) = checked {
         let fmt = plain_fmt(&route, id);
         let message = format!("route-mock: {why}");
         return send(
