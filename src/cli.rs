@@ -71,6 +71,11 @@ pub struct PromptArgs {
     /// System prompt
     #[arg(short, long, value_name = "SYSTEM")]
     pub system: Option<String>,
+    /// A file to send with the prompt (repeatable): a PNG, JPEG, GIF or WebP image or a PDF,
+    /// in each provider's own form (models that cannot take it are skipped), or a text file,
+    /// inlined
+    #[arg(short = 'a', long = "attach", value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub attach: Vec<PathBuf>,
     /// Most tokens to generate
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = positive)]
     pub max_tokens: Option<u64>,
@@ -94,6 +99,8 @@ pub struct PromptArgs {
   route ask \"Explain TCP slow start in two sentences\"
   git diff | route ask -m gpt4o \"Write a commit message\"
   route ask -m sonnet,gpt,flash --no-stream \"Summarise RFC 9110 in one line\"
+  route ask -a screenshot.png \"what is wrong here\"
+  route ask -a report.pdf -a notes.md \"Summarise both in five bullets\"
   route ask --json -m groq/llama-3.3-70b-versatile \"hi\" | jq .usage
   route ask -c \"and in Python?\"            # continues the latest conversation
   route ask --schema person.json \"Who wrote the first program?\" | jq -r .name
@@ -151,6 +158,7 @@ pub enum CompareFormat {
   route compare -m main --format json \"hi\" | jq '.[].cost_usd'
   route compare -m sonnet -m gpt --format markdown \"Review this plan\" > compare.md
   route compare -m gpt -m flash --repeat 5 \"Say OK\"
+  route compare -m sonnet -m gpt -m flash -a chart.png \"What does this chart show?\"
   route compare -m sonnet -m gpt -m local --schema person.json \"Who wrote the first program?\"")]
 pub struct CompareArgs {
     #[command(flatten)]

@@ -5,6 +5,7 @@
 //! benchmarks can reach the parsers, the router and the cost code directly.
 //! It makes no promise of a stable API.
 
+pub mod attach;
 pub mod catalog;
 pub mod cli;
 pub mod commands;

@@ -8,6 +8,8 @@
 //! tokenizer), the estimate is one token per four bytes, rounded up: close
 //! for English and code with BPE tokenizers, and high for most other text.
 
+use crate::provider::media::Facts;
+use crate::provider::types::ChatRequest;
 use crate::provider::{ProviderKind, Tokenizer};
 
 /// Estimated tokens of a text (four bytes a token).
@@ -20,8 +22,9 @@ pub fn estimate_bytes(bytes: usize) -> u64 {
     u64::try_from(bytes.div_ceil(4)).unwrap_or(u64::MAX)
 }
 
-/// Estimated tokens of what a request sends.
-pub fn estimate_chat(request: &crate::provider::types::ChatRequest) -> u64 {
+/// Estimated tokens of the text a request sends (its attachments are
+/// counted per provider kind: [`estimate_attachments`]).
+pub fn estimate_chat(request: &ChatRequest) -> u64 {
     // Every message counts, the continuation's prefix included: it is sent.
     request
         .messages
@@ -36,6 +39,19 @@ pub fn estimate_chat(request: &crate::provider::types::ChatRequest) -> u64 {
 /// sent as input (OpenAI's `response_format`, Anthropic's tool).
 pub fn estimate_schema(schema: &crate::structured::Schema) -> u64 {
     estimate(&schema.wire().to_string())
+}
+
+/// What the plan weighs of a request's attachments: kind, size in bytes and
+/// pixels, pages.
+pub fn attachment_facts(request: &ChatRequest) -> Vec<Facts> {
+    request.attachments().map(Facts::of).collect()
+}
+
+/// Estimated tokens of attachments sent to a provider of `kind`, by that
+/// provider's published rule ([`crate::provider::MediaSpec`], in each adapter
+/// file): images by their size in pixels, PDFs by their pages.
+pub fn estimate_attachments(kind: ProviderKind, attachments: &[Facts]) -> u64 {
+    kind.spec().media.tokens(attachments)
 }
 
 /// Estimated tokens of a request: system prompt, prompt, and a few tokens of
@@ -101,6 +117,25 @@ mod tests {
         assert_eq!(estimate("abc"), 1);
         assert_eq!(estimate("abcdefgh"), 2);
         assert_eq!(estimate_request(Some("be brief"), "hello"), 2 + 2 + 8);
+    }
+
+    #[test]
+    fn attachments_count_by_each_kinds_rule() {
+        use crate::provider::media::samples;
+        use crate::provider::types::{Attachment, Params, Part};
+        let mut request = ChatRequest::prompt(None, "what is wrong here", Params::default(), true);
+        let png = Attachment::new("shot.png", samples::png(1024, 1024)).unwrap();
+        request.messages[0].parts.insert(0, Part::Attachment(png));
+        // The text alone, then the image by each provider's rule.
+        assert_eq!(estimate_chat(&request), 5 + FRAMING);
+        let facts = attachment_facts(&request);
+        assert_eq!(facts[0].dimensions, Some((1024, 1024)));
+        let by = |kind: &str| estimate_attachments(ProviderKind::parse(kind).unwrap(), &facts);
+        assert_eq!(by("openai"), 765);
+        assert_eq!(by("azure"), 765);
+        assert_eq!(by("anthropic"), 1399);
+        assert_eq!(by("gemini"), 258 * 4);
+        assert_eq!(by("ollama"), 576);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::provider::types::ChatRequest;
 use crate::router::plan::{Plan, Planned, Skip};
 use crate::router::{self, AfterText, Attempt, Ending, Reach, Reporter, Routed};
 use crate::signal::Cancel;
-use crate::tokens;
+use crate::{attach, provider};
 
 pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let mut printer = ctx.printer;
@@ -66,6 +66,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         .system
         .clone()
         .or_else(|| history.as_ref().and_then(|h| h.system.clone()));
+    let attachments = attach::read_all(&args.prompt.attach)?;
 
     let catalog = session.catalog();
     let mut recorder = match early {
@@ -74,16 +75,16 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     };
     let now = SystemTime::now();
     let structured = schema.is_some();
-    let mut request =
-        ChatRequest::prompt(system.as_deref(), &prompt, params.clone(), !args.no_stream)
-            .with_schema(schema);
+    let mut request = ChatRequest::prompt(system.as_deref(), &prompt, params, !args.no_stream)
+        .with_schema(schema);
+    attach::attach(&mut request, attachments);
     if let Some(h) = &history {
         request.insert_history(&h.messages);
     }
-    // The whole conversation counts against each model's window, and so
-    // does the schema.
-    let estimated = tokens::estimate_chat(&request);
-    let plan = session.plan(&resolved, &recorder, &params, estimated, now)?;
+    // The whole conversation counts against each model's window, with its
+    // attachments and the schema.
+    let estimated = crate::tokens::estimate_chat(&request);
+    let plan = session.plan(&resolved, &recorder, &request, now)?;
 
     if args.dry_run {
         let plan_text = if args.json {
@@ -123,8 +124,10 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         if let Some(note) = p.lowered_note() {
             printer.note(&format!("route: {}: {note}", p.candidate.target.label));
         }
+        for note in p.capability_notes() {
+            printer.detail(&format!("route: {}: {note}", p.candidate.target.label));
+        }
     }
-
     let routed = session.send(async |send: Sender<'_>| {
         // A `--schema` answer is not streamed: it is printed once it matched.
         let to_stdout = !args.json && !structured;
@@ -264,14 +267,22 @@ fn warn_served_model(printer: Printer, answer: &Attempt<'_>) {
 /// The plan as text, for `--dry-run`.
 fn dry_run(plan: &Plan, resolved: &Resolved) -> String {
     let mut out = format!(
-        "plan for `{}` ({} strategy), about {} input tokens:\n",
+        "plan for `{}` ({} strategy), about {} input tokens{}:\n",
         resolved.reference,
         resolved.strategy.as_str(),
-        plan.estimated_input_tokens
+        plan.estimated_input_tokens,
+        if plan.attachments.is_empty() {
+            ""
+        } else {
+            " of text"
+        }
     );
+    for a in &plan.attachments {
+        let _ = writeln!(out, "  attached: {}", describe(a));
+    }
     let line = |p: &Planned| {
         let f = &p.candidate.facts;
-        format!(
+        let mut text = format!(
             "{} ({}/{}), context {}, {}, worst case {}",
             p.candidate.target.label,
             p.candidate.target.provider.name,
@@ -288,7 +299,18 @@ fn dry_run(plan: &Plan, resolved: &Resolved) -> String {
             },
             p.worst_case
                 .map_or_else(|| "unknown (no price)".into(), |c| c.to_string()),
-        )
+        );
+        if !plan.attachments.is_empty() {
+            let _ = write!(
+                text,
+                ", about {} input tokens with the attachments",
+                p.input_tokens
+            );
+        }
+        for note in p.capability_notes() {
+            let _ = write!(text, "; {note}");
+        }
+        text
     };
     for (i, p) in plan.order.iter().enumerate() {
         let _ = writeln!(out, "  {}. {}", i + 1, line(p));
@@ -303,6 +325,23 @@ fn dry_run(plan: &Plan, resolved: &Resolved) -> String {
         out.push_str("  nothing would be sent\n");
     }
     out
+}
+
+/// `shot.png (PNG image, 1280 × 720, 48 kB)`, `report.pdf (PDF, 3 pages, 1.2 MB)`.
+fn describe(a: &provider::media::Facts) -> String {
+    let mut parts = vec![a.media.describe().to_owned()];
+    if let Some((w, h)) = a.dimensions {
+        parts.push(format!("{w} × {h}"));
+    }
+    if let Some(n) = a.pages {
+        parts.push(if n == 1 {
+            "1 page".to_owned()
+        } else {
+            format!("{n} pages")
+        });
+    }
+    parts.push(provider::media::human_size(a.bytes));
+    format!("{} ({})", a.name, parts.join(", "))
 }
 
 /// Streams answer text to stdout as it arrives; notices and `-v` lines go to stderr.

@@ -202,8 +202,12 @@ pub struct PlanJson {
     pub reference: String,
     /// `fallback`, `cheapest`, `fastest` or `shuffle`.
     pub strategy: &'static str,
-    /// route's estimate of the request's input tokens.
+    /// route's estimate of the input tokens of the request's text (each
+    /// model's `input_tokens` adds its attachments).
     pub estimated_input_tokens: u64,
+    /// The files attached (`-a`), as the plan weighed them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentJson>,
     /// The models that would be tried, in order.
     pub models: Vec<PlannedJson>,
     /// The models left out, and why.
@@ -228,6 +232,30 @@ pub struct PlannedJson {
     /// Set when `max_tokens` was lowered to fit a budget.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lowered: Option<LoweredJson>,
+    /// route's estimate of the input tokens at this model: the text, and the
+    /// attachments by its provider's rule.
+    pub input_tokens: u64,
+    /// `vision` / `pdf`: the kinds of file attached that neither the profile
+    /// nor the catalog says the model takes (it is tried anyway).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capability_unknown: Vec<&'static str>,
+}
+
+/// A file attached to the request.
+#[derive(Debug, Serialize)]
+pub struct AttachmentJson {
+    /// As the user named it.
+    pub file: String,
+    pub media_type: &'static str,
+    pub bytes: u64,
+    /// An image's size in pixels, when its header says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// A PDF's pages, when route can count them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u32>,
 }
 
 /// `max_tokens` lowered to fit a budget: from what, for which cap.
@@ -246,7 +274,9 @@ pub struct SkippedJson {
     pub model: PlannedJson,
     /// Why, in words (as the text plan says it).
     pub reason: String,
-    /// `cooldown`, `retry_after`, `context_window` or `budget`.
+    /// `cooldown`, `retry_after`, `context_window`, `budget`, `attachment`
+    /// (it cannot take a file) or `attachment_size` (a file is over its
+    /// provider's limit).
     pub reason_kind: &'static str,
     /// When a cooldown or a Retry-After wait ends (UTC, RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -268,6 +298,8 @@ impl PlannedJson {
                 budget: l.cap,
                 left_usd: l.left.to_dollars(),
             }),
+            input_tokens: p.input_tokens,
+            capability_unknown: p.unknown_capability.clone(),
         }
     }
 }
@@ -278,6 +310,18 @@ impl PlanJson {
             reference: resolved.reference.clone(),
             strategy: resolved.strategy.as_str(),
             estimated_input_tokens: plan.estimated_input_tokens,
+            attachments: plan
+                .attachments
+                .iter()
+                .map(|a| AttachmentJson {
+                    file: a.name.clone(),
+                    media_type: a.media.mime(),
+                    bytes: a.bytes,
+                    width: a.dimensions.map(|d| d.0),
+                    height: a.dimensions.map(|d| d.1),
+                    pages: a.pages,
+                })
+                .collect(),
             models: plan.order.iter().map(PlannedJson::from_planned).collect(),
             skipped: plan
                 .skipped
@@ -288,6 +332,8 @@ impl PlanJson {
                         Skip::RetryAfter { until } => ("retry_after", Some(*until)),
                         Skip::ContextWindow { .. } => ("context_window", None),
                         Skip::Budget { .. } => ("budget", None),
+                        Skip::Attachment { .. } => ("attachment", None),
+                        Skip::TooLarge { .. } => ("attachment_size", None),
                     };
                     SkippedJson {
                         model: PlannedJson::from_planned(p),

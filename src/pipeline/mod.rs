@@ -26,8 +26,10 @@ use crate::exit::ExitStatus;
 use crate::output::Printer;
 use crate::profile::reference::{self, Resolved};
 use crate::profile::{self, Profile, Settings, Target};
-use crate::provider::types::{ChatRequest, Params};
-use crate::router::plan::{self, Candidate, ModelFacts, Plan, PlanInput, Planned, Skip};
+use crate::provider::types::ChatRequest;
+use crate::router::plan::{
+    self, Candidate, Capability, ModelFacts, Plan, PlanInput, Planned, Skip,
+};
 use crate::router::{self, Reporter, Routed};
 use crate::signal::Cancel;
 
@@ -138,16 +140,17 @@ impl<'c> Session<'c> {
         Recorder::open(self.ctx, write)
     }
 
-    /// Plan: the order of attempts for a resolved reference, with the
-    /// ledger's health and spend and the profile's budget.
+    /// Plan: the order of attempts of a request for a resolved reference,
+    /// with the ledger's health and spend and the profile's budget. The
+    /// request's text is estimated once, its attachments per provider kind.
     pub fn plan(
         &self,
         resolved: &Resolved,
         recorder: &Recorder,
-        params: &Params,
-        estimated: u64,
+        request: &ChatRequest,
         now: SystemTime,
     ) -> Result<Plan, Error> {
+        let attachments = crate::tokens::attachment_facts(request);
         let keys: Vec<String> = resolved.targets.iter().map(Target::health_key).collect();
         let mut health = recorder.health(&keys, now);
         let candidates = resolved
@@ -172,8 +175,9 @@ impl<'c> Session<'c> {
             candidates,
             strategy: resolved.strategy,
             settings: &resolved.settings,
-            estimated_input_tokens: estimated,
-            max_tokens: params.max_tokens,
+            estimated_input_tokens: crate::tokens::estimate_chat(request),
+            attachments: &attachments,
+            max_tokens: request.params.max_tokens,
             budget,
             spent,
             now,
@@ -201,12 +205,15 @@ impl<'c> Session<'c> {
                 asked_max_tokens: Some(max_tokens),
                 worst_case: None,
                 lowered: None,
+                input_tokens: 0,
+                unknown_capability: Vec::new(),
             })
             .collect();
         Plan {
             order,
             skipped: Vec::new(),
             estimated_input_tokens: 0,
+            attachments: Vec::new(),
             forced: false,
         }
     }
@@ -370,6 +377,8 @@ pub fn facts(target: &Target, catalog: &Catalog) -> (ModelFacts, Option<String>)
             .or(info.and_then(|i| i.max_output_tokens)),
         pricing,
         local: kind.is_local(),
+        vision: Capability::of(o.vision, info.and_then(|i| i.vision)),
+        pdf: Capability::of(o.pdf, info.and_then(|i| i.pdf)),
     };
     (facts, info.and_then(|i| i.deprecation_date.clone()))
 }
@@ -387,16 +396,32 @@ pub fn nothing_to_try(plan: &Plan) -> Error {
         .all(|(_, s)| matches!(s, Skip::Budget { .. }));
     let message = format!("no model can take this request ({})", reasons.join("; "));
     if all_budget && !plan.skipped.is_empty() {
-        Error::budget(message)
-    } else {
-        Error::usage_hint(
-            message,
-            Some(
-                "a shorter prompt, a smaller --max-tokens, or a model with a larger context window"
-                    .into(),
-            ),
-        )
+        return Error::budget(message);
     }
+    let attachments =
+        !plan.skipped.is_empty() && plan.skipped.iter().all(|(_, s)| s.is_attachment());
+    let hint = if attachments {
+        let cannot = plan
+            .skipped
+            .iter()
+            .any(|(_, s)| matches!(s, Skip::Attachment { .. }));
+        let too_large = plan
+            .skipped
+            .iter()
+            .any(|(_, s)| matches!(s, Skip::TooLarge { .. }));
+        let mut ways = Vec::new();
+        if cannot {
+            ways.push("-m a model that takes these files (`vision = true` or `pdf = true` in the profile says a model does)");
+        }
+        if too_large {
+            ways.push("a smaller file, or fewer at once");
+        }
+        ways.join("; or ")
+    } else {
+        "a shorter prompt, a smaller --max-tokens, or a model with a larger context window"
+            .to_owned()
+    };
+    Error::usage_hint(message, Some(hint))
 }
 
 /// A fresh id for a request: time and randomness, 24 hex digits.

@@ -89,6 +89,11 @@ impl ChatRequest {
     pub fn turns(&self) -> impl Iterator<Item = &Message> {
         self.messages.iter().filter(|m| m.role != Role::System)
     }
+
+    /// Every attachment of every message, in order.
+    pub fn attachments(&self) -> impl Iterator<Item = &Attachment> {
+        self.messages.iter().flat_map(Message::attachments)
+    }
 }
 
 /// Who says a message.

@@ -744,6 +744,8 @@ mod tests {
             asked_max_tokens: None,
             worst_case: None,
             lowered: None,
+            input_tokens: 0,
+            unknown_capability: Vec::new(),
         }
     }
 

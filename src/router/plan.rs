@@ -1,6 +1,7 @@
 //! The plan: which models a request will try, in which order, and which are
-//! skipped before anything is sent (cooldown, Retry-After, context window,
-//! budget). Shared by `ask`, `ask --dry-run` and `drill`.
+//! skipped before anything is sent (an attachment the model cannot take or
+//! that is over its provider's size limit, cooldown, Retry-After, context
+//! window, budget). Shared by `ask`, `ask --dry-run` and `drill`.
 
 use std::time::{Duration, SystemTime};
 
@@ -8,7 +9,8 @@ use crate::catalog::{self, Pricing};
 use crate::money::Usd;
 use crate::profile::{Budget, Settings, Strategy, Target};
 use crate::provider::ErrorKind;
-use crate::provider::types::Usage;
+use crate::provider::media::{self, Facts, Limit, Scope};
+use crate::provider::types::{Media, Usage};
 
 /// What the catalog and the profile know about a model.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +20,33 @@ pub struct ModelFacts {
     pub pricing: Option<Pricing>,
     /// A local provider: no price means free, not unknown.
     pub local: bool,
+    /// Whether it takes images (`-a`).
+    pub vision: Capability,
+    /// Whether it takes PDF documents (`-a`).
+    pub pdf: Capability,
+}
+
+/// Whether a model takes a kind of file, and who says so: the profile
+/// (`vision` / `pdf`) over the catalog (`supports_vision` /
+/// `supports_pdf_input`). When neither says, the model is tried and `-v` and
+/// `--dry-run` say that it may not take the file: a wrong guess costs one
+/// refused request, a skip would hide a model that can.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Capability {
+    Profile(bool),
+    Catalog(bool),
+    #[default]
+    Unknown,
+}
+
+impl Capability {
+    pub fn of(profile: Option<bool>, catalog: Option<bool>) -> Capability {
+        match (profile, catalog) {
+            (Some(b), _) => Capability::Profile(b),
+            (None, Some(b)) => Capability::Catalog(b),
+            (None, None) => Capability::Unknown,
+        }
+    }
 }
 
 impl ModelFacts {
@@ -113,6 +142,35 @@ pub enum Skip {
         worst: Usd,
         left: Usd,
     },
+    /// The model cannot take one of the request's attachments.
+    Attachment {
+        /// The file, as the user named it.
+        file: String,
+        media: Media,
+        why: Refusal,
+    },
+    /// An attachment, or all of them together, is over the provider's limit.
+    TooLarge {
+        /// The file, when one file alone is over it.
+        file: Option<String>,
+        /// Its size (or the total's), counted as the limit counts.
+        size: u64,
+        limit: Limit,
+        scope: Scope,
+        /// The provider kind whose limit it is.
+        kind: &'static str,
+    },
+}
+
+/// Who says a model cannot take a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The provider kind's API carries no such file (Ollama: PDFs).
+    Kind(&'static str),
+    /// `vision = false` / `pdf = false` in the profile.
+    Profile,
+    /// The catalog's `supports_vision` / `supports_pdf_input`.
+    Catalog,
 }
 
 impl std::fmt::Display for Skip {
@@ -139,8 +197,58 @@ impl std::fmt::Display for Skip {
                 }
                 Ok(())
             }
+            Skip::Attachment { file, media, why } => {
+                let what = if media.is_image() { "images" } else { "PDFs" };
+                match why {
+                    Refusal::Kind(kind) => {
+                        write!(f, "cannot take {file}: {kind}'s API takes no {what}")
+                    }
+                    Refusal::Profile => write!(
+                        f,
+                        "cannot take {file}: `{} = false` in the profile",
+                        capability_key(*media)
+                    ),
+                    Refusal::Catalog => {
+                        write!(f, "cannot take {file}: the catalog says it takes no {what}")
+                    }
+                }
+            }
+            Skip::TooLarge {
+                file,
+                size,
+                limit,
+                scope,
+                kind,
+            } => {
+                match file {
+                    Some(file) => write!(f, "{file} is {}", media::human_size(*size))?,
+                    None => write!(f, "the attachments come to {}", media::human_size(*size))?,
+                }
+                write!(
+                    f,
+                    ", over {kind}'s limit of {} {}",
+                    media::human_size(limit.bytes),
+                    scope.as_str()
+                )?;
+                if limit.encoded {
+                    f.write_str(" (counted in base64)")?;
+                }
+                Ok(())
+            }
         }
     }
+}
+
+impl Skip {
+    /// An attachment the model cannot take, or one too large for it.
+    pub fn is_attachment(&self) -> bool {
+        matches!(self, Skip::Attachment { .. } | Skip::TooLarge { .. })
+    }
+}
+
+/// The profile key that says whether a model takes this kind of file.
+pub fn capability_key(media: Media) -> &'static str {
+    if media.is_image() { "vision" } else { "pdf" }
 }
 
 /// The output allowance assumed for a model whose largest output is unknown
@@ -173,9 +281,31 @@ pub struct Planned {
     pub worst_case: Option<Usd>,
     /// Set when `max_tokens` was lowered to fit a budget.
     pub lowered: Option<Lowered>,
+    /// The estimated input tokens at this model: the text, and the
+    /// attachments by its provider's rule.
+    pub input_tokens: u64,
+    /// The profile keys (`vision`, `pdf`) of the kinds of file the request
+    /// attaches and neither the profile nor the catalog says the model takes:
+    /// it is tried anyway.
+    pub unknown_capability: Vec<&'static str>,
 }
 
 impl Planned {
+    /// `the catalog does not say whether it takes images; trying it (…)`,
+    /// for each kind of file attached that the model may not take.
+    pub fn capability_notes(&self) -> Vec<String> {
+        self.unknown_capability
+            .iter()
+            .map(|key| {
+                let what = if *key == "vision" { "images" } else { "PDFs" };
+                format!(
+                    "the catalog does not say whether it takes {what}; trying it \
+                     (`{key} = true` or `false` in the profile's model table settles it)"
+                )
+            })
+            .collect()
+    }
+
     /// `max_tokens lowered from 64000 to 6250 to fit the per-request budget
     /// ($0.10 left)`, when it was.
     pub fn lowered_note(&self) -> Option<String> {
@@ -195,7 +325,10 @@ impl Planned {
 pub struct Plan {
     pub order: Vec<Planned>,
     pub skipped: Vec<(Planned, Skip)>,
+    /// The estimated input tokens of the request's text.
     pub estimated_input_tokens: u64,
+    /// The request's attachments, as the plan weighed them.
+    pub attachments: Vec<Facts>,
     /// Every model was cooling down or rate-limited, so all are tried anyway.
     pub forced: bool,
 }
@@ -206,6 +339,8 @@ pub struct PlanInput<'a> {
     pub strategy: Strategy,
     pub settings: &'a Settings,
     pub estimated_input_tokens: u64,
+    /// The request's attachments (`-a`).
+    pub attachments: &'a [Facts],
     /// `--max-tokens` / `-o max_tokens`.
     pub max_tokens: Option<u64>,
     pub budget: &'a Budget,
@@ -222,6 +357,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         strategy,
         settings,
         estimated_input_tokens,
+        attachments,
         max_tokens,
         budget,
         spent,
@@ -238,17 +374,19 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             if max.is_none() && capped {
                 max = Some(UNKNOWN_MAX_OUTPUT);
             }
-            let worst = worst_case(
-                &c.facts,
-                estimated_input_tokens,
-                max.unwrap_or(UNKNOWN_MAX_OUTPUT),
-            );
+            let input = estimated_input_tokens.saturating_add(crate::tokens::estimate_attachments(
+                c.target.provider.kind,
+                attachments,
+            ));
+            let worst = worst_case(&c.facts, input, max.unwrap_or(UNKNOWN_MAX_OUTPUT));
             Planned {
+                unknown_capability: unknown_capability(&c.facts, attachments),
                 candidate: c,
                 max_tokens: max,
                 asked_max_tokens: asked,
                 worst_case: worst,
                 lowered: None,
+                input_tokens: input,
             }
         })
         .collect();
@@ -259,7 +397,9 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     let mut resting = Vec::new();
     let lowerable = max_tokens.is_none();
     for mut p in planned {
-        if let Some(skip) = hard_skip(&mut p, estimated_input_tokens, budget, spent, lowerable) {
+        if let Some(skip) =
+            attachment_skip(&p, attachments).or_else(|| hard_skip(&mut p, budget, spent, lowerable))
+        {
             skipped.push((p, skip));
         } else if let Some(skip) = soft_skip(&p.candidate.health, settings, now) {
             resting.push((p, skip));
@@ -278,8 +418,60 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         order,
         skipped,
         estimated_input_tokens,
+        attachments: attachments.to_vec(),
         forced,
     }
+}
+
+/// The profile keys of the kinds of file attached that the model may not take.
+fn unknown_capability(facts: &ModelFacts, attachments: &[Facts]) -> Vec<&'static str> {
+    let mut keys = Vec::new();
+    for a in attachments {
+        let capability = if a.media.is_image() {
+            facts.vision
+        } else {
+            facts.pdf
+        };
+        let key = capability_key(a.media);
+        if capability == Capability::Unknown && !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// Why the model cannot take the request's attachments, if it cannot: a kind
+/// of file its provider's API or the model does not take, or a size over its
+/// provider's limit.
+fn attachment_skip(p: &Planned, attachments: &[Facts]) -> Option<Skip> {
+    let kind = p.candidate.target.provider.kind;
+    let media = kind.spec().media;
+    for a in attachments {
+        let capability = if a.media.is_image() {
+            p.candidate.facts.vision
+        } else {
+            p.candidate.facts.pdf
+        };
+        let why = match capability {
+            _ if !media.takes(a.media) => Refusal::Kind(kind.as_str()),
+            Capability::Profile(false) => Refusal::Profile,
+            Capability::Catalog(false) => Refusal::Catalog,
+            _ => continue,
+        };
+        return Some(Skip::Attachment {
+            file: a.name.clone(),
+            media: a.media,
+            why,
+        });
+    }
+    let over = media.over_limit(attachments)?;
+    Some(Skip::TooLarge {
+        file: over.file.map(str::to_owned),
+        size: over.size,
+        limit: over.limit,
+        scope: over.scope,
+        kind: kind.as_str(),
+    })
 }
 
 fn order(planned: &mut [Planned], strategy: Strategy, random: &mut dyn FnMut() -> f64) {
@@ -318,13 +510,8 @@ fn worst_case(facts: &ModelFacts, input: u64, output: u64) -> Option<Usd> {
 /// Why the model cannot take the request at all, if it cannot. When only the
 /// output allowance breaks a budget and `lowerable`, the allowance is lowered
 /// to what the tightest cap leaves room for instead.
-fn hard_skip(
-    p: &mut Planned,
-    input: u64,
-    budget: &Budget,
-    spent: Spent,
-    lowerable: bool,
-) -> Option<Skip> {
+fn hard_skip(p: &mut Planned, budget: &Budget, spent: Spent, lowerable: bool) -> Option<Skip> {
+    let input = p.input_tokens;
     if let Some(window) = p.candidate.facts.context_window {
         let needed = input + p.asked_max_tokens.unwrap_or(0);
         if needed > window {
@@ -416,6 +603,7 @@ mod tests {
                     Price::per_million(10.0).unwrap(),
                 )),
                 local: false,
+                ..ModelFacts::default()
             },
             health: Health::default(),
         }
@@ -427,6 +615,7 @@ mod tests {
             strategy: Strategy::Fallback,
             settings: &Settings::default(),
             estimated_input_tokens: 1000,
+            attachments: &[],
             max_tokens,
             budget,
             spent,
@@ -537,5 +726,136 @@ mod tests {
             Spent::default(),
         );
         assert_eq!(free.order[0].max_tokens, None);
+    }
+
+    /// Candidates of `kind` whose catalog says `vision` and `pdf`, planned
+    /// for these attachments.
+    fn with_files(kind: &str, vision: Capability, pdf: Capability, files: &[Facts]) -> Plan {
+        let profile = crate::profile::load::parse(
+            std::path::Path::new("p.toml"),
+            &format!("[providers.p]\nkind = \"{kind}\"\nbase_url = \"http://x\"\n[models.a]\nprovider = \"p\"\nmodel = \"m\"\n"),
+            &|_| None,
+        )
+        .unwrap();
+        let mut c = candidate(Some(1000), None);
+        c.target = crate::profile::reference::resolve(&profile, "a")
+            .unwrap()
+            .targets
+            .remove(0);
+        c.facts.vision = vision;
+        c.facts.pdf = pdf;
+        plan(PlanInput {
+            candidates: vec![c],
+            strategy: Strategy::Fallback,
+            settings: &Settings::default(),
+            estimated_input_tokens: 10,
+            attachments: files,
+            max_tokens: None,
+            budget: &Budget::default(),
+            spent: Spent::default(),
+            now: SystemTime::UNIX_EPOCH,
+            random: &mut || 0.0,
+        })
+    }
+
+    fn file(name: &str, media: Media, bytes: u64) -> Facts {
+        Facts {
+            name: name.into(),
+            media,
+            bytes,
+            dimensions: Some((1024, 1024)),
+            pages: Some(2),
+        }
+    }
+
+    #[test]
+    fn a_model_that_cannot_take_a_file_is_skipped_saying_who_says_so() {
+        let png = [file("shot.png", Media::Png, 1000)];
+        let no = with_files(
+            "openai",
+            Capability::Catalog(false),
+            Capability::Unknown,
+            &png,
+        );
+        assert_eq!(
+            no.skipped[0].1.to_string(),
+            "cannot take shot.png: the catalog says it takes no images"
+        );
+        let profile_no = with_files(
+            "openai",
+            Capability::Profile(false),
+            Capability::Unknown,
+            &png,
+        );
+        assert_eq!(
+            profile_no.skipped[0].1.to_string(),
+            "cannot take shot.png: `vision = false` in the profile"
+        );
+        // The profile's word beats the catalog's.
+        let yes = with_files(
+            "openai",
+            Capability::Profile(true),
+            Capability::Unknown,
+            &png,
+        );
+        assert!(yes.skipped.is_empty() && yes.order[0].unknown_capability.is_empty());
+        // Ollama's API takes no PDF, whatever anyone says.
+        let pdf = [file("report.pdf", Media::Pdf, 1000)];
+        let ollama = with_files(
+            "ollama",
+            Capability::Unknown,
+            Capability::Profile(true),
+            &pdf,
+        );
+        assert_eq!(
+            ollama.skipped[0].1.to_string(),
+            "cannot take report.pdf: ollama's API takes no PDFs"
+        );
+        assert!(ollama.skipped[0].1.is_attachment());
+    }
+
+    #[test]
+    fn an_unknown_capability_is_tried_and_said() {
+        let both = [
+            file("shot.png", Media::Png, 1000),
+            file("a.pdf", Media::Pdf, 1000),
+        ];
+        let plan = with_files(
+            "anthropic",
+            Capability::Unknown,
+            Capability::Catalog(true),
+            &both,
+        );
+        let p = &plan.order[0];
+        assert_eq!(p.unknown_capability, ["vision"]);
+        assert!(
+            p.capability_notes()[0]
+                .starts_with("the catalog does not say whether it takes images; trying it")
+        );
+        // The text, a 1024 × 1024 image (1399 tokens) and two PDF pages (3100 each).
+        assert_eq!(p.input_tokens, 10 + 1399 + 2 * 3100);
+        assert_eq!(plan.attachments.len(), 2);
+    }
+
+    #[test]
+    fn a_file_over_the_providers_limit_is_skipped_naming_the_limit() {
+        let big = [file("big.png", Media::Png, 4 * media::MB)];
+        let anthropic = with_files("anthropic", Capability::Unknown, Capability::Unknown, &big);
+        assert_eq!(
+            anthropic.skipped[0].1.to_string(),
+            "big.png is 5.3 MB, over anthropic's limit of 5 MB per image (counted in base64)"
+        );
+        // OpenAI takes 20 MB images.
+        let openai = with_files("openai", Capability::Unknown, Capability::Unknown, &big);
+        assert!(openai.skipped.is_empty());
+        let pdfs = [
+            file("a.pdf", Media::Pdf, 8 * media::MB),
+            file("b.pdf", Media::Pdf, 8 * media::MB),
+        ];
+        let gemini = with_files("gemini", Capability::Unknown, Capability::Unknown, &pdfs);
+        assert_eq!(
+            gemini.skipped[0].1.to_string(),
+            "the attachments come to 21.3 MB, over gemini's limit of 20 MB of attachments per request (counted in base64)"
+        );
     }
 }

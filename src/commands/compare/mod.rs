@@ -35,7 +35,7 @@ use crate::profile::{Settings, Strategy, Target};
 use crate::provider::types::ChatRequest;
 use crate::router::plan::Plan;
 use crate::router::{self, Ending, Reach, Routed};
-use crate::tokens;
+use crate::{attach, tokens};
 
 use figures::figures_of;
 use render::{blocks, json, markdown, side_by_side};
@@ -154,15 +154,15 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         &args.prompt.prompt,
         "route compare -m sonnet -m gpt \"Explain TCP slow start\"  or  git diff | route compare -m main \"review this\"",
     )?;
-    let request = ChatRequest::prompt(args.prompt.system.as_deref(), &prompt, params, true)
+    let attachments = attach::read_all(&args.prompt.attach)?;
+    let mut request = ChatRequest::prompt(args.prompt.system.as_deref(), &prompt, params, true)
         .with_schema(schema);
+    attach::attach(&mut request, attachments);
 
     // The catalog before the ledger, so that their warnings keep their order.
     session.catalog();
     let recorder = session.recorder(!args.no_log);
     let now = SystemTime::now();
-    let estimated = tokens::estimate_request(args.prompt.system.as_deref(), &prompt)
-        + request.schema.as_deref().map_or(0, tokens::estimate_schema);
     let members: Vec<Member> = targets
         .into_iter()
         .map(|(target, chain, settings)| {
@@ -173,7 +173,7 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
                 strategy: Strategy::Fallback,
                 settings,
             };
-            let plan = session.plan(&alone, &recorder, &request.params, estimated, now)?;
+            let plan = session.plan(&alone, &recorder, &request, now)?;
             Ok(Member {
                 target,
                 chain,
@@ -189,7 +189,8 @@ pub fn compare(args: &CompareArgs, ctx: &Context) -> Result<ExitStatus, Error> {
                 .iter()
                 .flat_map(|m| m.plan.skipped.iter().cloned())
                 .collect(),
-            estimated_input_tokens: estimated,
+            estimated_input_tokens: tokens::estimate_chat(&request),
+            attachments: tokens::attachment_facts(&request),
             forced: false,
         };
         return Err(nothing_to_try(&all));
