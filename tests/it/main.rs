@@ -3,6 +3,7 @@
 //! wire format.
 
 mod ask;
+mod attachments;
 mod bad_input;
 mod bench_smoke;
 mod compare;
