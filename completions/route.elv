@@ -35,6 +35,8 @@ set edit:completion:arg-completer[route] = {|@words|
         &'route;ask'= {
             cand -s 'System prompt'
             cand --system 'System prompt'
+            cand -a 'A file to send with the prompt (repeatable): a PNG, JPEG, GIF or WebP image or a PDF, in each provider''s own form (models that cannot take it are skipped), or a text file, inlined'
+            cand --attach 'A file to send with the prompt (repeatable): a PNG, JPEG, GIF or WebP image or a PDF, in each provider''s own form (models that cannot take it are skipped), or a text file, inlined'
             cand --max-tokens 'Most tokens to generate'
             cand -t 'Sampling temperature'
             cand --temperature 'Sampling temperature'
@@ -65,6 +67,8 @@ set edit:completion:arg-completer[route] = {|@words|
         &'route;compare'= {
             cand -s 'System prompt'
             cand --system 'System prompt'
+            cand -a 'A file to send with the prompt (repeatable): a PNG, JPEG, GIF or WebP image or a PDF, in each provider''s own form (models that cannot take it are skipped), or a text file, inlined'
+            cand --attach 'A file to send with the prompt (repeatable): a PNG, JPEG, GIF or WebP image or a PDF, in each provider''s own form (models that cannot take it are skipped), or a text file, inlined'
             cand --max-tokens 'Most tokens to generate'
             cand -t 'Sampling temperature'
             cand --temperature 'Sampling temperature'

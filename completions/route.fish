@@ -36,6 +36,7 @@ complete -c route -n "__fish_route_needs_command" -f -a "drill" -d 'Exercise eve
 complete -c route -n "__fish_route_needs_command" -f -a "init" -d 'Write a starter profile from the keys in the environment'
 complete -c route -n "__fish_route_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish)'
 complete -c route -n "__fish_route_using_subcommand ask" -s s -l system -d 'System prompt' -r
+complete -c route -n "__fish_route_using_subcommand ask" -s a -l attach -d 'A file to send with the prompt (repeatable): a PNG, JPEG, GIF or WebP image or a PDF, in each provider\'s own form (models that cannot take it are skipped), or a text file, inlined' -r -F
 complete -c route -n "__fish_route_using_subcommand ask" -l max-tokens -d 'Most tokens to generate' -r
 complete -c route -n "__fish_route_using_subcommand ask" -s t -l temperature -d 'Sampling temperature' -r
 complete -c route -n "__fish_route_using_subcommand ask" -s o -l option -d 'A provider parameter, passed through (value parsed as JSON when it can be)' -r
@@ -55,6 +56,7 @@ complete -c route -n "__fish_route_using_subcommand ask" -s q -l quiet -d 'No su
 complete -c route -n "__fish_route_using_subcommand ask" -s h -l help -d 'Print help'
 complete -c route -n "__fish_route_using_subcommand ask" -s V -l version -d 'Print version'
 complete -c route -n "__fish_route_using_subcommand compare" -s s -l system -d 'System prompt' -r
+complete -c route -n "__fish_route_using_subcommand compare" -s a -l attach -d 'A file to send with the prompt (repeatable): a PNG, JPEG, GIF or WebP image or a PDF, in each provider\'s own form (models that cannot take it are skipped), or a text file, inlined' -r -F
 complete -c route -n "__fish_route_using_subcommand compare" -l max-tokens -d 'Most tokens to generate' -r
 complete -c route -n "__fish_route_using_subcommand compare" -s t -l temperature -d 'Sampling temperature' -r
 complete -c route -n "__fish_route_using_subcommand compare" -s o -l option -d 'A provider parameter, passed through (value parsed as JSON when it can be)' -r

@@ -39,6 +39,8 @@ Register-ArgumentCompleter -Native -CommandName 'route' -ScriptBlock {
         'route;ask' {
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'System prompt')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System prompt')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'A file to send with the prompt (repeatable): a PNG, JPEG, GIF or WebP image or a PDF, in each provider''s own form (models that cannot take it are skipped), or a text file, inlined')
+            [CompletionResult]::new('--attach', '--attach', [CompletionResultType]::ParameterName, 'A file to send with the prompt (repeatable): a PNG, JPEG, GIF or WebP image or a PDF, in each provider''s own form (models that cannot take it are skipped), or a text file, inlined')
             [CompletionResult]::new('--max-tokens', '--max-tokens', [CompletionResultType]::ParameterName, 'Most tokens to generate')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Sampling temperature')
             [CompletionResult]::new('--temperature', '--temperature', [CompletionResultType]::ParameterName, 'Sampling temperature')
@@ -70,6 +72,8 @@ Register-ArgumentCompleter -Native -CommandName 'route' -ScriptBlock {
         'route;compare' {
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'System prompt')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System prompt')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'A file to send with the prompt (repeatable): a PNG, JPEG, GIF or WebP image or a PDF, in each provider''s own form (models that cannot take it are skipped), or a text file, inlined')
+            [CompletionResult]::new('--attach', '--attach', [CompletionResultType]::ParameterName, 'A file to send with the prompt (repeatable): a PNG, JPEG, GIF or WebP image or a PDF, in each provider''s own form (models that cannot take it are skipped), or a text file, inlined')
             [CompletionResult]::new('--max-tokens', '--max-tokens', [CompletionResultType]::ParameterName, 'Most tokens to generate')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Sampling temperature')
             [CompletionResult]::new('--temperature', '--temperature', [CompletionResultType]::ParameterName, 'Sampling temperature')

@@ -834,6 +834,9 @@ mod tests {
         );
         // The text, a 1024 × 1024 image (1399 tokens) and two PDF pages (3100 each).
         assert_eq!(p.input_tokens, 10 + 1399 + 2 * 3100);
+        // The worst case prices them: $2 per 1M in, 1000 out at $10 per 1M.
+        let expected = Usd::from_dollars((10.0 + 1399.0 + 6200.0) * 2e-6 + 1000.0 * 1e-5);
+        assert_eq!(p.worst_case, expected);
         assert_eq!(plan.attachments.len(), 2);
     }
 
