@@ -592,3 +592,54 @@ mod tests {
         assert_eq!(human_size(2000), "2 kB");
     }
 }
+
+/// Property tests (issue 9's habit, for a file's bytes): no file makes the
+/// header readers panic, and a header reads the same whatever follows it.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::samples;
+    use super::*;
+    use crate::provider::fuzz::{bytes, config};
+
+    /// Each format's magic numbers, so that random bytes reach past them.
+    const MAGIC: [&[u8]; 7] = [
+        b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR",
+        &[0xFF, 0xD8, 0xFF],
+        b"GIF89a",
+        b"RIFF\0\0\0\0WEBPVP8 ",
+        b"RIFF\0\0\0\0WEBPVP8L",
+        b"RIFF\0\0\0\0WEBPVP8X",
+        b"%PDF-1.7\n/Type /Page",
+    ];
+
+    proptest! {
+        #![proptest_config(config(1000))]
+
+        #[test]
+        fn any_bytes_after_any_magic(magic in prop::sample::select(&MAGIC[..]), tail in bytes()) {
+            let b = [magic, &tail].concat();
+            if let Some(media) = Media::sniff(&b) {
+                let _ = dimensions(media, &b);
+            }
+            let _ = pdf_pages(&b);
+        }
+
+        #[test]
+        fn a_header_reads_the_same_whatever_follows(w in 1u16..=16383, h in 1u16..=16383, tail in bytes()) {
+            let (w32, h32) = (u32::from(w), u32::from(h));
+            for (media, header) in [
+                (Media::Png, samples::png(w32, h32)),
+                (Media::Jpeg, samples::jpeg(w, h)),
+                (Media::Gif, samples::gif(w, h)),
+                (Media::Webp, samples::webp_lossy(w, h)),
+                (Media::Webp, samples::webp_lossless(w32, h32)),
+                (Media::Webp, samples::webp_extended(w32, h32)),
+            ] {
+                let b = [header.as_slice(), &tail].concat();
+                prop_assert_eq!(dimensions(media, &b), Some((w32, h32)), "{:?}", media);
+            }
+        }
+    }
+}
