@@ -34,11 +34,17 @@ _route() {
             route,init)
                 cmd="route__subcmd__init"
                 ;;
+            route,log)
+                cmd="route__subcmd__log"
+                ;;
             route,models)
                 cmd="route__subcmd__models"
                 ;;
             route__subcmd__cost,estimate)
                 cmd="route__subcmd__cost__subcmd__estimate"
+                ;;
+            route__subcmd__log,show)
+                cmd="route__subcmd__log__subcmd__show"
                 ;;
             *)
                 ;;
@@ -47,7 +53,7 @@ _route() {
 
     case "${cmd}" in
         route)
-            opts="-h -V --profile --help --version ask compare models cost drill init completions"
+            opts="-h -V --profile --help --version ask compare models cost log drill init completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -65,7 +71,7 @@ _route() {
             return 0
             ;;
         route__subcmd__ask)
-            opts="-s -a -t -o -m -v -q -h -V --system --attach --max-tokens --temperature --option --timeout --model --no-stream --json --tag --no-log --dry-run --verbose --quiet --profile --help --version"
+            opts="-s -a -t -o -m -c -v -q -h -V --system --attach --max-tokens --temperature --option --timeout --schema --model --no-stream --json --tag --continue --cid --no-log --dry-run --verbose --quiet --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -130,6 +136,10 @@ _route() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -145,6 +155,10 @@ _route() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -157,7 +171,7 @@ _route() {
             return 0
             ;;
         route__subcmd__compare)
-            opts="-s -a -t -o -m -h -V --system --attach --max-tokens --temperature --option --timeout --model --format --json --repeat --concurrency --tag --no-log --profile --help --version"
+            opts="-s -a -t -o -m -h -V --system --attach --max-tokens --temperature --option --timeout --schema --model --format --json --repeat --concurrency --tag --no-log --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -222,6 +236,10 @@ _route() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -367,6 +385,62 @@ _route() {
         route__subcmd__init)
             opts="-h -V --force --check --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        route__subcmd__log)
+            opts="-n -h -V --limit --cid --search --since --json --profile --help --version show"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --search)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        route__subcmd__log__subcmd__show)
+            opts="-h -V --json --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -15,7 +15,7 @@ use crate::pipeline::advice;
 use crate::pipeline::conversation::{self, Asked, Continue};
 use crate::pipeline::{RecordAs, Sender, Session, nothing_to_try, with_timeout};
 use crate::profile::reference::{self, Resolved};
-use crate::provider::types::ChatRequest;
+use crate::provider::types::{Attachment, ChatRequest, Message, Role};
 use crate::router::plan::{Plan, Planned, Skip};
 use crate::router::{self, AfterText, Attempt, Ending, Reach, Reporter, Routed};
 use crate::signal::Cancel;
@@ -148,6 +148,11 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             ..RecordAs::default()
         },
     );
+    // What this turn sent, as the conversation keeps it: the user message's
+    // text (inlined text files included) and its files.
+    let user = request.messages.iter().rev().find(|m| m.role == Role::User);
+    let sent_prompt = user.map_or_else(|| prompt.clone(), Message::joined);
+    let files: Vec<&Attachment> = user.map(|m| m.attachments().collect()).unwrap_or_default();
     let conversation_id = history
         .as_ref()
         .map_or(ledger_rows.request_id.as_str(), |h| {
@@ -160,15 +165,15 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
             at: now,
             reference,
             system: system.as_deref(),
-            prompt: &prompt,
-            attachments: &[],
+            prompt: &sent_prompt,
+            attachments: &files,
         },
         &routed,
     );
     recorder.record_turn(
         &ledger_rows.rows,
         settings.log_content.then_some(&turn),
-        &[],
+        &files,
     );
 
     if let Some(answer) = routed.answer() {

@@ -94,7 +94,8 @@ pub fn load(recorder: &Recorder, which: Continue<'_>, printer: Printer) -> Resul
         let Some(answer) = turn.answer else {
             continue;
         };
-        let mut parts = vec![Part::Text(turn.prompt)];
+        // As `-a` sends them: the files first, then the text.
+        let mut parts = Vec::with_capacity(turn.attachments.len() + 1);
         for stored in &turn.attachments {
             match ledger.blob(&stored.hash).map_err(read)? {
                 Some((media, bytes)) => parts.push(Part::Attachment(Attachment {
@@ -109,6 +110,7 @@ pub fn load(recorder: &Recorder, which: Continue<'_>, printer: Printer) -> Resul
                 )),
             }
         }
+        parts.push(Part::Text(turn.prompt));
         messages.push(Message {
             role: Role::User,
             parts,

@@ -504,3 +504,63 @@ fn a_file_too_large_for_one_provider_goes_to_the_next() {
     );
     assert_eq!((claude.request_count(), gpt.request_count()), (0, 1));
 }
+
+#[test]
+fn an_image_then_a_follow_up_work_across_a_chain_whose_first_provider_is_down() {
+    // -- Setup: `down` answers 503 to everything; `claude` and `gem` see images.
+    let down = MockServer::start(Script::always(Reply::status(503)));
+    let claude = MockServer::start(Script::always(Reply::text("the button is misaligned")));
+    let gem = MockServer::start(Script::always(Reply::text("move it 4px left")));
+    let env = profile(&[
+        ("down", "openai", &down, "gpt-4o-mini", ""),
+        (
+            "claude",
+            "anthropic",
+            &claude,
+            vision_model("anthropic"),
+            "",
+        ),
+        ("gem", "gemini", &gem, vision_model("gemini"), ""),
+    ]);
+    let shot = file(&env, "screenshot.png", &png(64, 32));
+    let shot = shot.display().to_string();
+    // -- Exec: the image, then a follow-up that continues it elsewhere.
+    let first = env.run(&["ask", "-m", "main", "-a", &shot, "what is wrong here"]);
+    first.expect_code(0);
+    assert_eq!(first.stdout, "the button is misaligned\n");
+    let second = env.run(&["ask", "-c", "-m", "down,gem", "fix it"]);
+    second.expect_code(0);
+    assert_eq!(second.stdout, "move it 4px left\n");
+    // -- Check: the follow-up sent the image again, in Gemini's own shape,
+    // before the first prompt, then the first answer and the new prompt.
+    let body = gem.requests()[0].json();
+    let contents = body["contents"].as_array().unwrap();
+    assert_eq!(contents.len(), 3, "{body}");
+    let first_turn = &contents[0]["parts"];
+    assert_eq!(first_turn[0]["inline_data"]["mime_type"], PNG);
+    assert_eq!(
+        decode(first_turn[0]["inline_data"]["data"].as_str().unwrap()),
+        png(64, 32)
+    );
+    assert_eq!(first_turn[1]["text"], "what is wrong here");
+    assert_eq!(contents[1]["parts"][0]["text"], "the button is misaligned");
+    assert_eq!(contents[2]["parts"][0]["text"], "fix it");
+    // route log shows both turns, the image named in the first.
+    let log = env.run(&["log", "--json"]).json();
+    let turns = log.as_array().unwrap();
+    assert_eq!(turns.len(), 2);
+    assert_eq!(turns[0]["prompt"], "fix it");
+    // The name as given on the command line.
+    assert_eq!(turns[1]["attachments"][0]["name"], shot.as_str());
+    assert_eq!(turns[1]["attachments"][0]["media"], PNG);
+    let latest = env.run(&["log", "show"]);
+    assert!(latest.stdout.contains("> fix it"), "{}", latest.stdout);
+    let whole = env.run(&["log", "show", turns[0]["conversation_id"].as_str().unwrap()]);
+    assert!(
+        whole
+            .stdout
+            .contains(&format!("[attached: {shot} (image/png)]")),
+        "{}",
+        whole.stdout
+    );
+}
