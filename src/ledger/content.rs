@@ -283,6 +283,9 @@ impl Ledger {
     /// every match.
     pub fn log(&self, filter: &LogFilter<'_>) -> Result<Vec<Logged>, LedgerError> {
         let search = filter.search.filter(|t| !t.trim().is_empty());
+        if search.is_some() {
+            self.index_new_turns()?;
+        }
         let mut clauses = Vec::new();
         let mut values: Vec<rusqlite::types::Value> = Vec::new();
         if let Some(text) = search {
@@ -313,6 +316,37 @@ impl Ledger {
         });
         values.push(i64::try_from(filter.limit).unwrap_or(i64::MAX).into());
         self.read(&tail, values)
+    }
+
+    /// Adds the turns stored since the last search to the full-text index, in
+    /// one write transaction (an `ask` recording meanwhile waits, so none is
+    /// missed): the index costs the searches, not every request.
+    fn index_new_turns(&self) -> Result<(), LedgerError> {
+        let fail = LedgerError::sqlite(Action::Write, &self.path);
+        let behind: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM turns WHERE id > (SELECT id FROM turns_fts_upto))",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(self.read_err())?;
+        if !behind {
+            return Ok(());
+        }
+        self.conn
+            .execute_batch(
+                "BEGIN IMMEDIATE;
+                 INSERT INTO turns_fts (rowid, prompt, answer)
+                     SELECT id, prompt, answer FROM turns
+                     WHERE id > (SELECT id FROM turns_fts_upto) ORDER BY id;
+                 UPDATE turns_fts_upto SET id = (SELECT COALESCE(MAX(id), 0) FROM turns);
+                 COMMIT;",
+            )
+            .map_err(|e| {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                fail(e)
+            })
     }
 
     /// What a request's attempts cost: `None` when one's price is unknown.

@@ -95,6 +95,7 @@ pub fn from_env(env_var: &dyn Fn(&str) -> Option<String>) -> Result<Profile, Err
                     headers: Vec::new(),
                     api_version: None,
                     continuation: crate::provider::Continuation::None,
+                    stream_usage: None,
                 },
             );
             found.push(entry);

@@ -51,6 +51,9 @@ pub struct Provider {
     pub api_version: Option<String>,
     /// How the server continues an answer that broke off (`continuation`).
     pub continuation: crate::provider::Continuation,
+    /// `stream_usage`: ask for usage in streams (`stream_options`); `None`:
+    /// the kind decides.
+    pub stream_usage: Option<bool>,
 }
 
 /// A model alias (`[models.NAME]`).

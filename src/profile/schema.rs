@@ -278,6 +278,11 @@ pub const PROVIDER: &[Key] = &[
         Type::Choice(&Continuation::NAMES),
         "openai kind: how the server continues a broken-off answer (default none)",
     ),
+    key(
+        "stream_usage",
+        Type::Bool,
+        "openai kind: ask for usage in streams (stream_options); default yes, except servers known to refuse it",
+    ),
 ];
 
 /// The keys that say where a provider's API key comes from, at most one of them.

@@ -1097,6 +1097,7 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
             headers: vec![("anthropic-beta".into(), "output-128k-2025-02-19".into())],
             api_version: api_version.map(str::to_owned),
             continuation: crate::provider::Continuation::None,
+            stream_usage: None,
         }
     }
 

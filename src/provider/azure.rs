@@ -113,6 +113,7 @@ mod tests {
             headers: vec![],
             api_version: None,
             continuation: crate::provider::Continuation::None,
+            stream_usage: None,
         };
         let key = ApiKey::new("azure-secret".into());
         let request = ChatRequest {

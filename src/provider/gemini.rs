@@ -986,6 +986,7 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
             headers: vec![],
             api_version: None,
             continuation: crate::provider::Continuation::None,
+            stream_usage: None,
         }
     }
 

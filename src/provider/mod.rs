@@ -60,6 +60,9 @@ pub struct Endpoint {
     pub api_version: Option<String>,
     /// How an OpenAI-compatible server continues an answer (`continuation`).
     pub continuation: Continuation,
+    /// The profile's `stream_usage`: whether to ask an OpenAI-compatible
+    /// server for usage in a stream; `None` leaves it to the kind.
+    pub stream_usage: Option<bool>,
 }
 
 /// Everything an adapter needs to build one request.
@@ -310,6 +313,7 @@ pub(crate) mod testing {
             headers: vec![],
             api_version: None,
             continuation: super::Continuation::None,
+            stream_usage: None,
         };
         let call = super::Call {
             request,

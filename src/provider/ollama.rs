@@ -608,6 +608,7 @@ mod tests {
             headers: vec![],
             api_version: None,
             continuation: crate::provider::Continuation::None,
+            stream_usage: None,
         }
     }
 

@@ -175,7 +175,11 @@ pub(super) fn body(call: &Call<'_>, max_tokens_field: &'static str) -> Vec<u8> {
         body.insert("add_generation_prompt".into(), json!(false));
     }
     body.insert("stream".into(), json!(req.stream));
-    if req.stream {
+    let ask_usage = call
+        .endpoint
+        .stream_usage
+        .unwrap_or_else(|| takes_stream_options(&call.endpoint.base_url));
+    if req.stream && ask_usage {
         body.insert("stream_options".into(), json!({"include_usage": true}));
     }
     let p = &req.params;
@@ -304,6 +308,16 @@ fn content(m: &types::Message) -> Value {
         })
         .collect();
     Value::Array(parts)
+}
+
+/// Whether a server takes `stream_options` (OpenAI's way to ask for usage in
+/// a stream) unless the profile says (`stream_usage`). Mistral refuses any
+/// field it does not document with a 422 ("Extra inputs are not permitted",
+/// <https://github.com/openai/openai-agents-python/issues/442>) and sends the
+/// usage in its last chunk unasked; every other server route knows takes it
+/// or ignores it.
+fn takes_stream_options(base_url: &str) -> bool {
+    !base_url.contains("api.mistral.ai")
 }
 
 #[derive(Deserialize)]
@@ -714,6 +728,7 @@ mod tests {
                 headers: vec![],
                 api_version: None,
                 continuation,
+                stream_usage: None,
             };
             let call = Call {
                 request: &request,
@@ -777,6 +792,7 @@ mod tests {
             headers: vec![],
             api_version: None,
             continuation: Continuation::None,
+            stream_usage: None,
         };
         let call = Call {
             request: &request,
@@ -897,6 +913,39 @@ mod tests {
         // A null content (a tool call, a refusal) is no text, not an error.
         let null = br#"{"choices":[{"message":{"role":"assistant","content":null},"finish_reason":"stop"}]}"#;
         assert_eq!(text(&parse_body(null).unwrap()), "");
+    }
+
+    #[test]
+    fn stream_options_go_only_where_they_are_taken() {
+        use crate::provider::types::{ChatRequest, Params};
+        use crate::provider::{Continuation, Endpoint};
+        let request = ChatRequest::prompt(None, "Hi", Params::default(), true);
+        let asks = |base_url: &str, stream_usage| {
+            let endpoint = Endpoint {
+                name: "o".into(),
+                kind: KIND,
+                base_url: base_url.into(),
+                key: None,
+                headers: vec![],
+                api_version: None,
+                continuation: Continuation::None,
+                stream_usage,
+            };
+            let call = Call {
+                request: &request,
+                endpoint: &endpoint,
+                model: "m",
+                max_output_tokens: None,
+            };
+            let body: Value = serde_json::from_slice(&body(&call, "max_tokens")).unwrap();
+            body.get("stream_options").is_some()
+        };
+        assert!(asks("https://api.openai.com/v1", None));
+        assert!(asks("http://127.0.0.1:8000/v1", None));
+        assert!(!asks("https://api.mistral.ai/v1", None));
+        // The profile's `stream_usage` decides either way.
+        assert!(asks("https://api.mistral.ai/v1", Some(true)));
+        assert!(!asks("https://api.openai.com/v1", Some(false)));
     }
 
     #[test]

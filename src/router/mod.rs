@@ -481,6 +481,7 @@ async fn attempt_once<'p>(
         headers: p.headers.clone(),
         api_version: p.api_version.clone(),
         continuation: p.continuation,
+        stream_usage: p.stream_usage,
     };
     let call = Call {
         request: &request,

@@ -331,3 +331,28 @@ fn anthropic_overloaded_event_mid_stream_is_typed() {
     run.expect_code(1);
     assert_eq!(run.json()["attempts"][0]["error_kind"], "overloaded");
 }
+
+#[test]
+fn a_server_that_refuses_stream_options_is_asked_without_them_when_the_profile_says() {
+    // route-mock's `/strict/` answers 422 to `stream_options`, as Mistral does.
+    let server = MockServer::start(Script::always(Reply::Answer(Answer::new("fine"))));
+    let mut env = TestEnv::new();
+    env.env("S_KEY", "k");
+    let profile = |extra: &str| {
+        format!(
+            "[settings]\nretries = 0\n[providers.s]\nkind = \"openai\"\nbase_url = \"{}/strict/v1\"\napi_key_env = \"S_KEY\"\n{extra}\n[models.s]\nprovider = \"s\"\nmodel = \"mistral-small-latest\"\n",
+            server.url()
+        )
+    };
+    env.profile(&profile(""));
+    let refused = env.run(&["ask", "-m", "s", "hi"]);
+    refused.expect_code(1);
+    assert!(refused.stderr.contains("HTTP 422"), "{}", refused.stderr);
+    env.profile(&profile("stream_usage = false"));
+    let run = env.run(&["ask", "--json", "-m", "s", "hi"]);
+    run.expect_code(0);
+    assert_eq!(run.json()["text"], "fine");
+    let last = server.requests().pop().unwrap().json();
+    assert!(last.get("stream_options").is_none(), "{last}");
+    assert_eq!(last["stream"], true);
+}

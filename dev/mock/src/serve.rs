@@ -174,6 +174,13 @@ async fn respond(stream: &mut TcpStream, request: &Request, shared: &Shared) -> 
         }
     };
 
+    // Mistral's answer to a field it does not take: 422, FastAPI's shape
+    // (<https://github.com/openai/openai-agents-python/issues/442>).
+    if route.strict && request.body.windows(16).any(|w| w == b"\"stream_options\"") {
+        let body = br#"{"object":"error","message":{"detail":[{"type":"extra_forbidden","loc":["body","stream_options","include_usage"],"msg":"Extra inputs are not permitted","input":true}]},"type":"invalid_request_error","param":null,"code":null}"#;
+        let fmt = plain_fmt(&route, id);
+        return send(stream, request, &fmt, 422, body, &[]).await;
+    }
     if let Some(status) = route.fail {
         let fmt = Fmt::new(
             &route,

@@ -27,6 +27,9 @@ pub(crate) struct Route {
     pub model: String,
     /// `/fail/{status}/...`: answer this status whatever the script says.
     pub fail: Option<u16>,
+    /// `/strict/...`: a server that refuses the fields it does not document,
+    /// as Mistral's does `stream_options` (HTTP 422).
+    pub strict: bool,
     /// OpenAI `stream_options.include_usage`: only then is a usage chunk sent.
     pub include_usage: bool,
     /// Gemini `streamGenerateContent` without `alt=sse` streams one JSON array.
@@ -46,6 +49,10 @@ pub(crate) enum RouteError {
 pub(crate) fn route(method: &str, target: &str, body: &[u8]) -> Result<Route, RouteError> {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let (fail, path) = strip_fail(path);
+    let (strict, path) = match path.strip_prefix("/strict") {
+        Some(rest) if rest.starts_with('/') => (true, rest),
+        _ => (false, path),
+    };
     if method != "POST" {
         return Err(RouteError::NotFound);
     }
@@ -59,6 +66,7 @@ pub(crate) fn route(method: &str, target: &str, body: &[u8]) -> Result<Route, Ro
         stream: false,
         model: body_model.to_string(),
         fail,
+        strict,
         include_usage: false,
         json_array: false,
         tool: None,

@@ -207,6 +207,10 @@ impl Walk<'_> {
                 .and_then(string)
                 .and_then(crate::provider::Continuation::parse)
                 .unwrap_or_default(),
+            stream_usage: t.get("stream_usage").and_then(|v| match v.get_ref() {
+                DeValue::Boolean(b) => Some(*b),
+                _ => None,
+            }),
         })
     }
 
