@@ -159,7 +159,7 @@ impl Ledger {
     pub fn latest_conversation(&self) -> Result<Option<String>, LedgerError> {
         self.conn
             .query_row(
-                "SELECT conversation_id FROM turns ORDER BY at DESC, id DESC LIMIT 1",
+                "SELECT conversation_id FROM turns ORDER BY id DESC LIMIT 1",
                 [],
                 |r| r.get(0),
             )
@@ -214,7 +214,7 @@ impl Ledger {
     /// Every turn of a conversation, oldest first.
     pub fn conversation(&self, conversation_id: &str) -> Result<Vec<Logged>, LedgerError> {
         self.read(
-            "WHERE conversation_id = ? ORDER BY at, id",
+            "WHERE conversation_id = ? ORDER BY id",
             vec![conversation_id.to_owned().into()],
         )
     }
@@ -228,9 +228,7 @@ impl Ledger {
 
     /// The newest turn.
     pub fn latest_turn(&self) -> Result<Option<Logged>, LedgerError> {
-        Ok(self
-            .read("ORDER BY at DESC, id DESC LIMIT 1", Vec::new())?
-            .pop())
+        Ok(self.read("ORDER BY id DESC LIMIT 1", Vec::new())?.pop())
     }
 
     /// Turns, with their local time and cost, by a query's tail.
@@ -312,7 +310,7 @@ impl Ledger {
         tail.push_str(if search.is_some() {
             " ORDER BY turns_fts.rowid DESC LIMIT ?"
         } else {
-            " ORDER BY at DESC, id DESC LIMIT ?"
+            " ORDER BY id DESC LIMIT ?"
         });
         values.push(i64::try_from(filter.limit).unwrap_or(i64::MAX).into());
         self.read(&tail, values)

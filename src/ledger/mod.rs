@@ -52,6 +52,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// `ask` writes about five.
 const WAL_AUTOCHECKPOINT: i64 = 100;
 
+/// A WAL file larger than this is checkpointed and truncated by the next
+/// process that opens the ledger to write: every opening process reads the
+/// whole file to rebuild its index, and `SQLite`'s own checkpoints, run by
+/// short-lived processes that never close last with a checkpoint, let it grow
+/// to megabytes.
+const WAL_SIZE_LIMIT: u64 = 1024 * 1024;
+
 /// The folder of the ledger and the catalog cache: `ROUTE_DATA_DIR` when set,
 /// else `<data dir>/route` (e.g. `~/.local/share/route` on Linux). `None` when
 /// the platform has no home folder to put it in.
@@ -156,7 +163,21 @@ impl Ledger {
             path: path.clone(),
             cause: Cause::Io(e),
         })?;
-        Self::setup(conn, path, true)
+        let ledger = Self::setup(conn, path, true)?;
+        ledger.truncate_wal_if_large();
+        Ok(ledger)
+    }
+
+    /// See [`WAL_SIZE_LIMIT`]. Best effort: a checkpoint another process
+    /// holds up is left for a later one.
+    fn truncate_wal_if_large(&self) {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_SIZE_LIMIT) {
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
     }
 
     /// Opens an existing ledger for a command that only reads: `Ok(None)` when
