@@ -344,7 +344,11 @@ impl Ledger {
             .map_err(|e| {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 fail(e)
-            })
+            })?;
+        // Indexing many turns at once leaves a large WAL that every later
+        // process would read.
+        self.truncate_wal_if_large();
+        Ok(())
     }
 
     /// What a request's attempts cost: `None` when one's price is unknown.

@@ -170,7 +170,7 @@ impl Ledger {
 
     /// See [`WAL_SIZE_LIMIT`]. Best effort: a checkpoint another process
     /// holds up is left for a later one.
-    fn truncate_wal_if_large(&self) {
+    pub(crate) fn truncate_wal_if_large(&self) {
         let mut wal = self.path.clone().into_os_string();
         wal.push("-wal");
         if std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_SIZE_LIMIT) {
@@ -191,7 +191,9 @@ impl Ledger {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&path, flags)
             .map_err(LedgerError::sqlite(Action::Open, &path))?;
-        Self::setup(conn, path, false).map(Some)
+        let ledger = Self::setup(conn, path, false)?;
+        ledger.truncate_wal_if_large();
+        Ok(Some(ledger))
     }
 
     fn setup(mut conn: Connection, path: PathBuf, wal: bool) -> Result<Ledger, LedgerError> {

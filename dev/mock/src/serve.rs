@@ -200,34 +200,19 @@ async fn respond(stream: &mut TcpStream, request: &Request, shared: &Shared) -> 
         .await;
     }
 
-    // Messages in roles the provider does not take are its 400, as on the
-    // real API: a conversation translated into the wrong shape fails.
-    if let Some(why) = serde_json::from_slice::<serde_json::Value>(&request.body)
-        .ok()
-        .and_then(|body| wire::check_turns(route.wire, &body).err())
-    {
-        let fmt = plain_fmt(&route, id);
-        let message = format!("route-mock: {why}");
-        return send(
-            stream,
-            request,
-            &fmt,
-            400,
-            &fmt.error_body(400, Some(&message)),
-            &[],
-        )
-        .await;
-    }
-
-    // A request whose attachments are not in its wire format's shape is the
-    // provider's 400, whatever the script says, and uses up no reply.
-    let expected = shared.cursor().expect_attachments.clone();
+    // A request the provider would refuse as malformed is its 400, whatever
+    // the script says, and uses up no reply: messages in roles the wire
+    // format does not take (a conversation translated into the wrong shape),
+    // or attachments not in its shape.
     let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
-    let checked = crate::attach::attachments(route.wire, &body).and_then(|found| match expected {
-        Some(expected) if expected != found => Err(format!(
-            "expected the attachments {expected:?}, got {found:?}"
-        )),
-        _ => Ok(()),
+    let expected = shared.cursor().expect_attachments.clone();
+    let checked = wire::check_turns(route.wire, &body).and_then(|()| {
+        crate::attach::attachments(route.wire, &body).and_then(|found| match expected {
+            Some(expected) if expected != found => Err(format!(
+                "expected the attachments {expected:?}, got {found:?}"
+            )),
+            _ => Ok(()),
+        })
     });
     if let Err(why) = checked {
         let fmt = plain_fmt(&route, id);
