@@ -89,15 +89,9 @@ pub struct UsageJson {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub cached_input_tokens: u64,
-    #[serde(skip_serializing_if = "is_zero")]
+    /// 0 when the provider reports none (CONTRACT.md "route ask").
     pub cache_write_tokens: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub reasoning_tokens: u64,
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 #[derive(Debug, Serialize)]

@@ -432,6 +432,11 @@ struct WireUsage {
     prompt_tokens_details: Option<PromptDetails>,
     #[serde(default)]
     completion_tokens_details: Option<CompletionDetails>,
+    /// DeepSeek reports its cache hits here instead of in
+    /// `prompt_tokens_details` (<https://api-docs.deepseek.com/api/create-chat-completion>,
+    /// `usage.prompt_cache_hit_tokens`).
+    #[serde(default)]
+    prompt_cache_hit_tokens: Option<u64>,
     /// OpenRouter's own figure, USD.
     #[serde(default)]
     cost: Option<f64>,
@@ -475,6 +480,7 @@ impl WireUsage {
                 .prompt_tokens_details
                 .as_ref()
                 .and_then(|d| d.cached_tokens)
+                .or(self.prompt_cache_hit_tokens)
                 .unwrap_or(0),
             cache_write_tokens: 0,
             reasoning_tokens: self
@@ -946,6 +952,22 @@ mod tests {
         // The profile's `stream_usage` decides either way.
         assert!(asks("https://api.mistral.ai/v1", Some(true)));
         assert!(!asks("https://api.openai.com/v1", Some(false)));
+    }
+
+    #[test]
+    fn deepseek_cache_hits_are_cached_input() {
+        // Source: DeepSeek's chat completion reference, the `usage` object.
+        let body = br#"{"id":"d1","object":"chat.completion","model":"deepseek-chat",
+          "choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],
+          "usage":{"prompt_tokens":120,"completion_tokens":3,"total_tokens":123,
+                   "prompt_cache_hit_tokens":64,"prompt_cache_miss_tokens":56}}"#;
+        let events = parse_body(body).unwrap();
+        assert!(events.contains(&StreamEvent::Usage(Usage {
+            input_tokens: 120,
+            output_tokens: 3,
+            cached_input_tokens: 64,
+            ..Usage::default()
+        })));
     }
 
     #[test]
