@@ -179,7 +179,7 @@ pub const SETTING_FIELDS: &[Setting] = &[
     duration(
         "first_token_timeout",
         false,
-        "time to the first streamed byte of the answer",
+        "time to the first streamed text of the answer, or of its reasoning",
         |s| &mut s.first_token_timeout,
     ),
     duration(

@@ -325,8 +325,11 @@ async fn exchange(
         // Events decoded before an error still reach the caller.
         for event in events.drain(..) {
             match &event {
+                // Reasoning is a sign of life too: a model that thinks
+                // aloud before answering is not timed out (CONTRACT.md
+                // "Reasoning").
                 StreamEvent::Delta(text) | StreamEvent::Reasoning(text) => {
-                    got_text |= matches!(event, StreamEvent::Delta(_));
+                    got_text = true;
                     text_bytes = text_bytes.saturating_add(text.len());
                     if text_bytes > STREAM_TEXT_CAP {
                         return Err(ProviderError::invalid(format!(

@@ -496,3 +496,25 @@ fn absurd_token_counts_are_recorded_and_added_up_without_overflow() {
     assert_eq!(run.json()[0]["requests"], 2, "{}", run.stdout);
     env.run(&["cost"]).expect_code(0);
 }
+
+#[test]
+fn streamed_reasoning_is_a_sign_of_life_before_the_answer() {
+    // A model that streams its reasoning at once, then thinks for 1.5 s
+    // before the first answer text, under a 1 s first-token timeout.
+    let server = MockServer::start(Script::always(Reply::Answer(Answer {
+        reasoning: Some("Let me think about slow start.".into()),
+        first_delay: std::time::Duration::from_millis(1500),
+        ..Answer::new("answered after thinking")
+    })));
+    let mut env = TestEnv::new();
+    env.env("R_KEY", "k");
+    env.profile(&format!(
+        "[settings]\nretries = 0\nfirst_token_timeout = \"1s\"\n{}[models.r]\nprovider = \"r\"\nmodel = \"deepseek-reasoner\"\n",
+        provider("r", "openai", &server)
+    ));
+    let run = env.run(&["ask", "-m", "r", "hi"]);
+    run.expect_code(0);
+    // Reasoning text never reaches stdout.
+    assert_eq!(run.stdout, "answered after thinking\n");
+    assert_eq!(server.request_count(), 1);
+}

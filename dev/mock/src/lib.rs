@@ -412,6 +412,10 @@ pub struct Answer {
     pub finish_reason: Option<String>,
     /// OpenRouter-style `usage.cost` (USD) in the OpenAI usage object.
     pub provider_cost: Option<f64>,
+    /// Reasoning streamed at once, before [`Answer::first_delay`] and the
+    /// text: a model that thinks before it answers. OpenAI-compatible wire
+    /// only, as DeepSeek sends it (`delta.reasoning_content`).
+    pub reasoning: Option<String>,
 }
 
 impl Answer {
@@ -440,6 +444,7 @@ impl Default for Answer {
             served_model: None,
             finish_reason: None,
             provider_cost: None,
+            reasoning: None,
         }
     }
 }

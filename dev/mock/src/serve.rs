@@ -510,6 +510,9 @@ async fn serve_answer(
     let error_first = matches!(mode, Mode::Error { chunks: 0, .. });
     if !error_first {
         fmt.prologue(&mut ev, &usage);
+        if let Some(reasoning) = &answer.reasoning {
+            fmt.reasoning_event(&mut ev, reasoning);
+        }
     }
     ev.mark(Duration::ZERO);
 

@@ -387,6 +387,27 @@ impl Fmt {
 
     /// Events before the first text: OpenAI's role chunk; Anthropic's
     /// `message_start`, `content_block_start` and ping.
+    /// Reasoning before the answer, as DeepSeek streams it: a chunk whose
+    /// delta holds `reasoning_content`
+    /// (<https://api-docs.deepseek.com/guides/reasoning_model>). Other wire
+    /// formats send nothing here.
+    pub fn reasoning_event(&self, ev: &mut Events, text: &str) {
+        if self.wire != Wire::OpenAi {
+            return;
+        }
+        let m = Json(&self.model);
+        let id = self.id;
+        ev.push(|b| {
+            let _ = write!(
+                b,
+                "data: {{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion.chunk\",\"created\":{},\"model\":{m},\"choices\":[{{\"index\":0,\"delta\":{{\"reasoning_content\":{}}},\"finish_reason\":null}}]{}}}\n\n",
+                self.created,
+                Json(text),
+                self.usage_null()
+            );
+        });
+    }
+
     pub fn prologue(&self, ev: &mut Events, usage: &Usage) {
         let m = Json(&self.model);
         let id = self.id;
