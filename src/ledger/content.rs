@@ -219,6 +219,20 @@ impl Ledger {
         )
     }
 
+    /// A conversation's turns, oldest first, without what `route log` shows
+    /// beside them (cost, local time): what `-c` sends again.
+    pub fn history(&self, conversation_id: &str) -> Result<Vec<Turn>, LedgerError> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {TURN_COLUMNS} FROM turns WHERE conversation_id = ?1 ORDER BY id"
+            ))
+            .and_then(|mut s| {
+                s.query_map([conversation_id], turn_from_sql)?
+                    .collect::<rusqlite::Result<_>>()
+            })
+            .map_err(self.read_err())
+    }
+
     /// One turn.
     pub fn turn(&self, request_id: &str) -> Result<Option<Logged>, LedgerError> {
         Ok(self

@@ -80,12 +80,11 @@ pub fn load(recorder: &Recorder, which: Continue<'_>, printer: Printer) -> Resul
             }
         },
     };
-    let turns = ledger.conversation(&conversation_id).map_err(read)?;
+    let turns = ledger.history(&conversation_id).map_err(read)?;
     let mut messages = Vec::with_capacity(turns.len() * 2);
     let mut system = None;
     let mut reference = None;
-    for logged in turns {
-        let turn = logged.turn;
+    for turn in turns {
         reference = Some(turn.reference);
         if turn.system.is_some() {
             system = turn.system;

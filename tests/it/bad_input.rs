@@ -401,6 +401,29 @@ fn cases() -> Vec<Case> {
             &["--limit", "positive whole number", "`0`"],
         )
         .clap(),
+        // -- route log (issue 14)
+        case(
+            "route log -n 0",
+            &["log", "-n", "0"],
+            &["--limit", "positive whole number", "`0`"],
+        )
+        .clap(),
+        case(
+            "route log -n -3",
+            &["log", "-n", "-3"],
+            &["--limit", "positive whole number", "`-3`"],
+        )
+        .clap(),
+        case(
+            "route log --since that is neither a duration nor a date",
+            &["log", "--since", "last tuesday"],
+            &["--since", "last tuesday"],
+        ),
+        case(
+            "route log show of an id that is stored nowhere",
+            &["log", "show", "not-an-id"],
+            &["not-an-id", "route log"],
+        ),
         // -- References
         case(
             "a provider reference without a model id",
