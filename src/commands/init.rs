@@ -243,21 +243,7 @@ fn starter(
     let used: Vec<&Provider> = found.providers.values().collect();
     for provider in &used {
         provider_block(&mut t, provider, "");
-        for alias in found
-            .models
-            .values()
-            .filter(|m| m.provider == provider.name)
-        {
-            model_block(
-                &mut t,
-                &alias.name,
-                provider,
-                &alias.model,
-                catalog,
-                now,
-                "",
-            );
-        }
+        aliases_block(&mut t, found, provider, catalog, now, "");
     }
     if let Some(main) = found.chains.get("main") {
         let members: Vec<String> = main.models.iter().map(|m| format!("\"{m}\"")).collect();
@@ -287,17 +273,7 @@ fn starter(
         }
         for provider in missing {
             provider_block(&mut t, provider, "# ");
-            for alias in all.models.values().filter(|m| m.provider == provider.name) {
-                model_block(
-                    &mut t,
-                    &alias.name,
-                    provider,
-                    &alias.model,
-                    catalog,
-                    now,
-                    "# ",
-                );
-            }
+            aliases_block(&mut t, all, provider, catalog, now, "# ");
         }
     }
     t.push_str(
@@ -358,6 +334,25 @@ fn provider_block(t: &mut String, p: &Provider, c: &str) {
         let _ = writeln!(t, "{c}api_key_env = \"{var}\"");
     }
     t.push_str(if c.is_empty() { "\n" } else { "#\n" });
+}
+
+/// Every alias `profile` gives for `provider`, each as a `[models]` table
+/// (commented out with `c = "# "`).
+fn aliases_block(
+    t: &mut String,
+    profile: &Profile,
+    provider: &Provider,
+    catalog: &Catalog,
+    now: SystemTime,
+    c: &str,
+) {
+    for alias in profile
+        .models
+        .values()
+        .filter(|m| m.provider == provider.name)
+    {
+        model_block(t, &alias.name, provider, &alias.model, catalog, now, c);
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

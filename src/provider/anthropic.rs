@@ -932,19 +932,12 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
     /// it: <https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#forcing-tool-use>.
     #[test]
     fn a_schema_is_a_forced_answer_tool() {
-        let provider = provider(None);
         let schema =
             json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]});
         let request = ChatRequest::prompt(None, "Hi", Params::default(), true).with_schema(Some(
             std::sync::Arc::new(crate::structured::Schema::new(schema.clone()).unwrap()),
         ));
-        let call = Call {
-            request: &request,
-            endpoint: &provider,
-            model: "claude-haiku-4-5",
-            max_output_tokens: None,
-        };
-        let body = json_body(&Anthropic.build(&call).unwrap());
+        let body = crate::provider::testing::body_json(KIND, &request).unwrap();
         assert_eq!(body["tools"][0]["name"], "answer");
         assert_eq!(body["tools"][0]["input_schema"], schema);
         assert!(

@@ -718,19 +718,12 @@ mod tests {
     /// (<https://github.com/ollama/ollama/blob/main/docs/api.md#request-structured-outputs>).
     #[test]
     fn a_schema_is_the_format() {
-        let provider = provider();
         let schema =
             json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]});
         let request = ChatRequest::prompt(None, "Hi", Params::default(), true).with_schema(Some(
             std::sync::Arc::new(crate::structured::Schema::new(schema.clone()).unwrap()),
         ));
-        let call = Call {
-            request: &request,
-            endpoint: &provider,
-            model: "llama3.2",
-            max_output_tokens: None,
-        };
-        let body: Value = serde_json::from_slice(&Ollama.build(&call).unwrap().body).unwrap();
+        let body = crate::provider::testing::body_json(KIND, &request).unwrap();
         assert_eq!(body["format"], schema);
         assert!(body.get("options").is_none());
     }
