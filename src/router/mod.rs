@@ -317,18 +317,10 @@ pub async fn run<'p>(plan: &'p Plan, req: &Request<'_>, reporter: &mut dyn Repor
                     tries: try_no,
                     another_model: another,
                     printed: attempt.printed(),
+                    optional_parts: continues.is_some() || req.base.schema.is_some(),
                 };
                 rules::decide(error, state, req.settings, random())
             };
-            // A continuation refused as a bad request (a model that takes no
-            // prefill): the request itself was fine, the model cannot
-            // continue it; the next one that can may. The same for a
-            // `--schema` request: a server without structured output (or
-            // without this part of JSON Schema) refuses it, another may not.
-            let may_fit_another = continues.is_some() || req.base.schema.is_some();
-            if may_fit_another && error.kind == ErrorKind::BadRequest {
-                decision = Decision::Next;
-            }
             let cancelled = error.kind == ErrorKind::Cancelled;
             if attempt.printed() {
                 written.push_str(&attempt.text);

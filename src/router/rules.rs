@@ -27,6 +27,11 @@ pub struct AttemptState {
     pub another_model: bool,
     /// Whether this attempt had printed answer text before it failed.
     pub printed: bool,
+    /// The request carries a part that one model may refuse as a bad request
+    /// where another takes it: a continuation's prefix (newer Claude models
+    /// take no prefill) or a `--schema` (servers without structured output).
+    /// A 400 then moves on instead of stopping: the request itself was fine.
+    pub optional_parts: bool,
 }
 
 /// The contract's table:
@@ -81,6 +86,7 @@ pub fn decide(
             }
         }
         ErrorKind::ContextLength => Decision::NextLargerWindow,
+        ErrorKind::BadRequest if state.optional_parts => Decision::Next,
         ErrorKind::BadRequest | ErrorKind::ContentPolicy | ErrorKind::Cancelled => Decision::Stop,
     }
 }
@@ -110,12 +116,26 @@ mod tests {
         tries: 1,
         another_model: true,
         printed: false,
+        optional_parts: false,
     };
     const LAST: AttemptState = AttemptState {
         tries: 1,
         another_model: false,
         printed: false,
+        optional_parts: false,
     };
+
+    #[test]
+    fn a_bad_request_moves_on_only_when_another_model_may_take_its_optional_parts() {
+        let s = Settings::default();
+        let bad = crate::provider::unshaped_error(400, b"{}");
+        assert_eq!(decide(&bad, FIRST, &s, 0.0), Decision::Stop);
+        let optional = AttemptState {
+            optional_parts: true,
+            ..FIRST
+        };
+        assert_eq!(decide(&bad, optional, &s, 0.0), Decision::Next);
+    }
 
     #[test]
     fn the_table() {
@@ -303,6 +323,7 @@ mod contract_table {
                         tries,
                         another_model,
                         printed,
+                        optional_parts: false,
                     });
                 }
             }
