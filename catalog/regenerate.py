@@ -16,7 +16,7 @@ Writes, next to this script:
 
 Trim rules (src/catalog/litellm.rs applies the same ones when it loads a downloaded upstream
 file, so keep the two in step):
-  - only entries with mode == "chat";
+  - only entries with mode "chat" or "responses" (the Responses-only models);
   - only entries whose litellm_provider is listed in providers.txt, next to this script,
     which src/catalog embeds too (so no "text-completion-openai", no vertex_ai / bedrock / ...
     duplicates);
@@ -50,6 +50,10 @@ def read_providers():
 
 PROVIDERS = read_providers()
 
+# "responses": models served only by the Responses API (gpt-5-pro, the codex models);
+# route's `api = "auto"` sends those there.
+MODES = {"chat", "responses"}
+
 FIELDS = [
     "litellm_provider",
     "mode",
@@ -63,7 +67,12 @@ FIELDS = [
     "output_cost_per_token_above_200k_tokens",
     "cache_read_input_token_cost_above_200k_tokens",
     "output_cost_per_reasoning_token",
+    "cache_creation_input_token_cost_above_1hr",
+    "input_cost_per_token_batches",
+    "output_cost_per_token_batches",
+    "cache_read_input_token_cost_batches",
     "deprecation_date",
+    "supports_reasoning",
     "supports_vision",
     "supports_pdf_input",
 ]
@@ -86,7 +95,7 @@ def keep(key, entry):
     """Whether an upstream entry belongs in route's catalog."""
     if not isinstance(entry, dict):
         return False
-    if entry.get("mode") != "chat" or entry.get("litellm_provider") not in PROVIDERS:
+    if entry.get("mode") not in MODES or entry.get("litellm_provider") not in PROVIDERS:
         return False
     if key.startswith("ft:"):
         return False

@@ -193,7 +193,8 @@ mod tests {
         },
         "gpt-unpriced": {"litellm_provider": "openai", "mode": "chat", "max_output_tokens": "4096"},
         "text-embedding-3-small": {"input_cost_per_token": 2e-08, "litellm_provider": "openai", "mode": "embedding"},
-        "vertex_ai/gemini-2.5-pro": {"input_cost_per_token": 1.25e-06, "output_cost_per_token": 1e-05, "litellm_provider": "vertex_ai-language-models", "mode": "chat"},
+        "vertex_ai/claude-sonnet-4-5": {"input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05, "litellm_provider": "vertex_ai-anthropic_models", "mode": "chat"},
+        "gpt-pro": {"input_cost_per_token": 1.5e-05, "output_cost_per_token": 1.2e-04, "input_cost_per_token_batches": 7.5e-06, "output_cost_per_token_batches": 6e-05, "litellm_provider": "openai", "mode": "responses", "supports_reasoning": true},
         "ft:gpt-4o-2024-08-06": {"input_cost_per_token": 3.75e-06, "output_cost_per_token": 1.5e-05, "litellm_provider": "openai", "mode": "chat"},
         "not-an-entry": "a string",
         "also-not": [1, 2, 3]
@@ -203,7 +204,7 @@ mod tests {
     fn upstream_format_with_unknown_fields_loads() {
         let catalog = Catalog::from_json(UPSTREAM.as_bytes(), "test").unwrap();
         let keys: Vec<&str> = catalog.search("").map(|(k, _)| k).collect();
-        assert_eq!(keys, ["gpt-new", "gpt-unpriced"]);
+        assert_eq!(keys, ["gpt-new", "gpt-pro", "gpt-unpriced"]);
         let info = catalog.lookup("openai", "openai", "gpt-new").unwrap();
         assert_eq!(
             info,
@@ -218,13 +219,27 @@ mod tests {
                 deprecation_date: Some("2027-01-31".to_owned()),
                 vision: Some(true),
                 pdf: Some(false),
+                reasoning: Some(true),
+                responses_only: false,
             }
+        );
+        // A Responses-only model is kept, marked, with its batch prices.
+        let pro = catalog.lookup("openai", "openai", "gpt-pro").unwrap();
+        assert!(pro.responses_only);
+        assert_eq!(pro.reasoning, Some(true));
+        let pricing = pro.pricing.unwrap();
+        assert_eq!(
+            (pricing.batch_input, pricing.batch_output),
+            (Some(picos(7_500_000)), Some(picos(60_000_000)))
         );
         let unpriced = catalog.lookup("openai", "openai", "gpt-unpriced").unwrap();
         assert_eq!(unpriced.pricing, None);
         assert_eq!(unpriced.max_output_tokens, Some(4096));
         // Silent capability fields stay unknown.
-        assert_eq!((unpriced.vision, unpriced.pdf), (None, None));
+        assert_eq!(
+            (unpriced.vision, unpriced.pdf, unpriced.reasoning),
+            (None, None, None)
+        );
     }
 
     #[test]
@@ -288,7 +303,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("not-yet-created");
         let installed = install_cache(&data_dir, UPSTREAM.as_bytes()).unwrap();
-        assert_eq!(installed.len(), 2);
+        assert_eq!(installed.len(), 3);
         assert_eq!(
             fs::read(cache_path(&data_dir)).unwrap(),
             UPSTREAM.as_bytes()

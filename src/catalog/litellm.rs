@@ -75,9 +75,15 @@ struct RawEntry {
     input_cost_per_token_above_200k_tokens: Scalar,
     output_cost_per_token_above_200k_tokens: Scalar,
     cache_read_input_token_cost_above_200k_tokens: Scalar,
+    cache_creation_input_token_cost_above_1hr: Scalar,
+    output_cost_per_reasoning_token: Scalar,
+    input_cost_per_token_batches: Scalar,
+    output_cost_per_token_batches: Scalar,
+    cache_read_input_token_cost_batches: Scalar,
     deprecation_date: Scalar,
     supports_vision: Scalar,
     supports_pdf_input: Scalar,
+    supports_reasoning: Scalar,
 }
 
 impl RawEntry {
@@ -85,7 +91,13 @@ impl RawEntry {
     /// provider.
     fn into_entry(self, key: &str) -> Option<Entry> {
         let provider = self.litellm_provider.text()?;
-        if self.mode.text() != Some("chat") || !PROVIDERS.contains(&provider) || is_excluded(key) {
+        // "responses": served by the Responses API alone (gpt-5-pro, the codex models).
+        let responses_only = match self.mode.text() {
+            Some("chat") => false,
+            Some("responses") => true,
+            _ => return None,
+        };
+        if !PROVIDERS.contains(&provider) || is_excluded(key) {
             return None;
         }
         let price = |s: &Scalar| s.number().and_then(Price::per_token);
@@ -101,6 +113,11 @@ impl RawEntry {
                 input_above_200k: price(&self.input_cost_per_token_above_200k_tokens),
                 output_above_200k: price(&self.output_cost_per_token_above_200k_tokens),
                 cache_read_above_200k: price(&self.cache_read_input_token_cost_above_200k_tokens),
+                cache_write_1h: price(&self.cache_creation_input_token_cost_above_1hr),
+                reasoning: price(&self.output_cost_per_reasoning_token),
+                batch_input: price(&self.input_cost_per_token_batches),
+                batch_output: price(&self.output_cost_per_token_batches),
+                batch_cache_read: price(&self.cache_read_input_token_cost_batches),
             }),
             _ => None,
         };
@@ -121,6 +138,8 @@ impl RawEntry {
                     .map(str::to_owned),
                 vision: self.supports_vision.flag(),
                 pdf: self.supports_pdf_input.flag(),
+                reasoning: self.supports_reasoning.flag(),
+                responses_only,
             },
         })
     }

@@ -80,6 +80,12 @@ pub struct ModelInfo {
     /// Takes PDF documents (LiteLLM's `supports_pdf_input`); `None` when the
     /// entry does not say.
     pub pdf: Option<bool>,
+    /// Thinks before answering (LiteLLM's `supports_reasoning`); `None` when
+    /// the entry does not say.
+    pub reasoning: Option<bool>,
+    /// Served by the OpenAI Responses API alone (LiteLLM's `mode:
+    /// "responses"`): `api = "auto"` sends it there.
+    pub responses_only: bool,
 }
 
 /// One kept catalog entry: the model, and the LiteLLM provider it is filed under.
@@ -180,6 +186,6 @@ mod tests {
                 kind.as_str()
             );
         }
-        assert_eq!(PROVIDERS.len(), 14, "{:?}", *PROVIDERS);
+        assert_eq!(PROVIDERS.len(), 17, "{:?}", *PROVIDERS);
     }
 }

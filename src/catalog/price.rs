@@ -25,6 +25,18 @@ pub struct Pricing {
     pub output_above_200k: Option<Price>,
     /// `cache_read` for requests of more than [`LONG_CONTEXT_THRESHOLD`] input tokens.
     pub cache_read_above_200k: Option<Price>,
+    /// Input tokens written to a 1-hour prompt cache (Anthropic); `cache_write`
+    /// when absent.
+    pub cache_write_1h: Option<Price>,
+    /// Reasoning tokens, where a model prices them apart from other output;
+    /// `output` when absent.
+    pub reasoning: Option<Price>,
+    /// `input` through the provider's batch API.
+    pub batch_input: Option<Price>,
+    /// `output` through the provider's batch API.
+    pub batch_output: Option<Price>,
+    /// `cache_read` through the provider's batch API.
+    pub batch_cache_read: Option<Price>,
 }
 
 impl Pricing {
@@ -39,6 +51,11 @@ impl Pricing {
             input_above_200k: None,
             output_above_200k: None,
             cache_read_above_200k: None,
+            cache_write_1h: None,
+            reasoning: None,
+            batch_input: None,
+            batch_output: None,
+            batch_cache_read: None,
         }
     }
 }
