@@ -15,7 +15,7 @@ const BUILTIN_DATE: &str = include_str!("../../catalog/VERSION");
 
 static BUILTIN: LazyLock<Arc<Catalog>> = LazyLock::new(|| {
     let version = format!("builtin-{}", BUILTIN_DATE.trim());
-    match Catalog::from_json(BUILTIN_JSON, version) {
+    match Catalog::from_bytes(std::borrow::Cow::Borrowed(BUILTIN_JSON), version) {
         Ok(catalog) => Arc::new(catalog),
         // Unreachable in a tested build: `builtin_catalog_parses` covers the embedded file.
         Err(err) => panic!("the embedded price catalog does not parse: {err}"),
@@ -154,6 +154,8 @@ mod tests {
             .filter(|line| line.starts_with(b"\""))
             .count();
         assert_eq!(builtin().len(), keys);
+        // Every line is read by route's loader as a kept chat model.
+        assert_eq!(builtin().search("").count(), keys);
     }
 
     // -- upstream files and the cache -----------------------------------------------------

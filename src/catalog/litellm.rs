@@ -33,6 +33,13 @@ pub(super) fn entries(bytes: &[u8]) -> Result<BTreeMap<String, Entry>, String> {
         .collect())
 }
 
+/// The entry of one key, from its value's JSON; `None` when that is not a kept chat
+/// model (or not an entry at all).
+pub(super) fn entry(key: &str, value: &[u8]) -> Option<Entry> {
+    let MaybeEntry(raw) = serde_json::from_slice(value).ok()?;
+    raw?.into_entry(key)
+}
+
 /// The whole file: model key → entry. Values that are not objects are skipped.
 struct RawCatalog(Vec<(String, RawEntry)>);
 

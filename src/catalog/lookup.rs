@@ -49,7 +49,7 @@ impl Catalog {
         let mut found = BTreeSet::new();
         for (prefix, trusted) in candidate_prefixes(provider_kind, provider_name, provider) {
             let start = format!("{prefix}{model}-");
-            for (key, entry) in self.entries.range(start.clone()..) {
+            for (key, entry) in self.entries.from(&start) {
                 let Some(rest) = key.strip_prefix(&start) else {
                     break;
                 };

@@ -5,7 +5,7 @@
 //! in LiteLLM's own format so that a fresh upstream file can replace it unchanged:
 //!
 //! - the built-in copy, `catalog/catalog.json`, is embedded in the binary and parsed only
-//!   when a price is first looked up ([`builtin`]): `route` starts fresh on every prompt,
+//!   line by line as prices are looked up ([`builtin`], `entries`): `route` starts fresh on every prompt,
 //!   and commands that price nothing (`--help`, `init`, `completions`) must not pay for
 //!   parsing some 900 entries;
 //! - `route models --update-catalog` stores a downloaded copy as `<data dir>/catalog.json`
@@ -25,12 +25,13 @@
 //! LiteLLM's format, [`lookup`] finds a profile's model in it, [`price`] turns usage into
 //! cost.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::LazyLock;
 
 pub mod advice;
 pub mod cache;
+mod entries;
 mod litellm;
 pub mod lookup;
 pub mod price;
@@ -97,7 +98,7 @@ struct Entry {
 
 /// A parsed price catalog. Cheap to share behind an [`Arc`](std::sync::Arc); immutable once built.
 pub struct Catalog {
-    entries: BTreeMap<String, Entry>,
+    entries: entries::Entries,
     version: String,
 }
 
@@ -119,7 +120,16 @@ impl Catalog {
     ///
     /// The JSON error, or a message saying that no chat model of a known provider is in it.
     pub fn from_json(bytes: &[u8], version: impl Into<String>) -> Result<Catalog, String> {
-        let entries = litellm::entries(bytes)?;
+        Catalog::from_bytes(Cow::Owned(bytes.to_vec()), version)
+    }
+
+    /// [`Catalog::from_json`] of bytes it may keep: a file in route's own layout (the
+    /// built-in one) is indexed by lines and each entry parsed when first looked up.
+    pub(crate) fn from_bytes(
+        bytes: Cow<'static, [u8]>,
+        version: impl Into<String>,
+    ) -> Result<Catalog, String> {
+        let entries = entries::Entries::read(bytes)?;
         if entries.is_empty() {
             return Err("no chat model of a supported provider in it".to_owned());
         }
@@ -153,9 +163,9 @@ impl Catalog {
     ) -> impl Iterator<Item = (&'a str, &'a ModelInfo)> + use<'a> {
         let needle = filter.to_lowercase();
         self.entries
-            .iter()
+            .from("")
             .filter(move |(key, _)| needle.is_empty() || key.to_lowercase().contains(&needle))
-            .map(|(key, entry)| (key.as_str(), &entry.info))
+            .map(|(key, entry)| (key, &entry.info))
     }
 }
 
