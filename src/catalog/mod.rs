@@ -4,10 +4,11 @@
 //! The data is LiteLLM's `model_prices_and_context_window.json` (see `catalog/SOURCE.md`),
 //! in LiteLLM's own format so that a fresh upstream file can replace it unchanged:
 //!
-//! - the built-in copy, `catalog/catalog.json`, is embedded in the binary and parsed only
-//!   line by line as prices are looked up ([`builtin`], `entries`): `route` starts fresh on every prompt,
-//!   and commands that price nothing (`--help`, `init`, `completions`) must not pay for
-//!   parsing some 900 entries;
+//! - the built-in copy, `catalog/catalog.json`, is embedded in the binary, indexed by
+//!   lines when a price is first looked up, and each entry parsed when it is looked at
+//!   ([`builtin`], `entries`): `route` starts fresh on every prompt, so a priced request
+//!   must not pay for parsing some 1,500 entries, nor a command that prices nothing
+//!   (`--help`, `init`, `completions`) for indexing them;
 //! - `route models --update-catalog` stores a downloaded copy as `<data dir>/catalog.json`
 //!   ([`install_cache`]); [`load`] prefers it, and falls back to the built-in copy with a
 //!   warning when it does not parse.
