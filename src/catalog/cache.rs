@@ -82,7 +82,8 @@ pub fn load(data_dir: &Path) -> Loaded {
 }
 
 /// Checks that `bytes` are a usable catalog (LiteLLM's format, at least one chat model of a
-/// known provider), then writes them to `<data_dir>/catalog.json` atomically: a temporary
+/// known provider), then writes them, trimmed to what route reads and in route's layout
+/// (as `catalog/regenerate.py` writes the built-in one), to `<data_dir>/catalog.json` atomically: a temporary
 /// file in the same folder, renamed over the old one, so that a crash or a concurrent
 /// `route` never sees half a file. Creates `data_dir` when needed.
 ///
@@ -91,8 +92,10 @@ pub fn load(data_dir: &Path) -> Loaded {
 /// A message for the user when the bytes are not a usable catalog (the old cache, if any,
 /// is then left as it was) or when the file cannot be written.
 pub fn install_cache(data_dir: &Path, bytes: &[u8]) -> Result<Catalog, String> {
-    let catalog = Catalog::from_json(bytes, cache_version(bytes))
-        .map_err(|err| format!("the downloaded file is not a usable price catalog: {err}"))?;
+    let not_usable = |err| format!("the downloaded file is not a usable price catalog: {err}");
+    // Kept trimmed, in route's layout, so that every later request reads it by lines.
+    let bytes = &super::litellm::trimmed(bytes).map_err(not_usable)?;
+    let catalog = Catalog::from_json(bytes, cache_version(bytes)).map_err(not_usable)?;
     fs::create_dir_all(data_dir)
         .map_err(|err| format!("creating {}: {err}", data_dir.display()))?;
     let path = cache_path(data_dir);
@@ -306,15 +309,25 @@ mod tests {
         let data_dir = dir.path().join("not-yet-created");
         let installed = install_cache(&data_dir, UPSTREAM.as_bytes()).unwrap();
         assert_eq!(installed.len(), 3);
+        // Stored trimmed, one entry a line: every model route read, none it skipped.
+        let stored = fs::read(cache_path(&data_dir)).unwrap();
+        let text = String::from_utf8(stored.clone()).unwrap();
         assert_eq!(
-            fs::read(cache_path(&data_dir)).unwrap(),
-            UPSTREAM.as_bytes()
+            text.lines().filter(|l| l.starts_with('"')).count(),
+            3,
+            "{text}"
+        );
+        assert!(!text.contains("some_future_field"), "{text}");
+        let upstream = Catalog::from_json(UPSTREAM.as_bytes(), "upstream").unwrap();
+        assert_eq!(
+            installed.search("").collect::<Vec<_>>(),
+            upstream.search("").collect::<Vec<_>>()
         );
         // Only the catalog is left in the folder: the temporary file was renamed.
         assert_eq!(fs::read_dir(&data_dir).unwrap().count(), 1);
         let loaded = load(&data_dir);
         assert!(loaded.warning.is_none());
-        assert_eq!(loaded.catalog.version(), cache_version(UPSTREAM.as_bytes()));
+        assert_eq!(loaded.catalog.version(), cache_version(&stored));
         assert!(loaded.catalog.version().starts_with("cache-"));
         assert_eq!(loaded.catalog.version().len(), "cache-".len() + 16);
         assert!(
@@ -329,11 +342,9 @@ mod tests {
     fn installing_a_bad_file_keeps_the_old_cache() {
         let dir = tempfile::tempdir().unwrap();
         install_cache(dir.path(), UPSTREAM.as_bytes()).unwrap();
+        let before = fs::read(cache_path(dir.path())).unwrap();
         let err = install_cache(dir.path(), b"<html>404</html>").unwrap_err();
         assert!(err.contains("not a usable price catalog"), "{err}");
-        assert_eq!(
-            fs::read(cache_path(dir.path())).unwrap(),
-            UPSTREAM.as_bytes()
-        );
+        assert_eq!(fs::read(cache_path(dir.path())).unwrap(), before);
     }
 }

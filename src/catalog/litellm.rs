@@ -33,6 +33,67 @@ pub(super) fn entries(bytes: &[u8]) -> Result<BTreeMap<String, Entry>, String> {
         .collect())
 }
 
+/// The fields route reads from an entry (those of `RawEntry`), the ones a trimmed
+/// catalog keeps: the same list as `FIELDS` in `catalog/regenerate.py`.
+const FIELDS: [&str; 21] = [
+    "litellm_provider",
+    "mode",
+    "max_input_tokens",
+    "max_output_tokens",
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "cache_read_input_token_cost",
+    "cache_creation_input_token_cost",
+    "input_cost_per_token_above_200k_tokens",
+    "output_cost_per_token_above_200k_tokens",
+    "cache_read_input_token_cost_above_200k_tokens",
+    "output_cost_per_reasoning_token",
+    "cache_creation_input_token_cost_above_1hr",
+    "input_cost_per_token_batches",
+    "output_cost_per_token_batches",
+    "cache_read_input_token_cost_batches",
+    "deprecation_date",
+    "supports_vision",
+    "supports_pdf_input",
+    "supports_reasoning",
+    // Read only when `max_output_tokens` is missing; the trim renames it.
+    "max_tokens",
+];
+
+/// A file in LiteLLM's format, trimmed as `catalog/regenerate.py` trims the built-in
+/// one and written in route's layout (one entry a line, keys sorted), which loads by
+/// lines ([`super::entries`]): what `route models --update-catalog` installs.
+pub(super) fn trimmed(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let upstream: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(bytes).map_err(|err| err.to_string())?;
+    let mut out = b"{\n".to_vec();
+    for (key, value) in &upstream {
+        let Ok(MaybeEntry(Some(raw))) = MaybeEntry::deserialize(value) else {
+            continue;
+        };
+        if raw.into_entry(key).is_none() {
+            continue;
+        }
+        let mut kept = serde_json::Map::new();
+        for field in FIELDS {
+            if let Some(v) = value.get(field) {
+                kept.insert(field.to_owned(), v.clone());
+            }
+        }
+        if let Some(max) = kept.remove("max_tokens") {
+            kept.entry("max_output_tokens").or_insert(max);
+        }
+        if out.len() > 2 {
+            out.extend_from_slice(b",\n");
+        }
+        serde_json::to_writer(&mut out, key).map_err(|err| err.to_string())?;
+        out.push(b':');
+        serde_json::to_writer(&mut out, &kept).map_err(|err| err.to_string())?;
+    }
+    out.extend_from_slice(b"\n}\n");
+    Ok(out)
+}
+
 /// The entry of one key, from its value's JSON; `None` when that is not a kept chat
 /// model (or not an entry at all).
 pub(super) fn entry(key: &str, value: &[u8]) -> Option<Entry> {
@@ -91,6 +152,27 @@ struct RawEntry {
     supports_vision: Scalar,
     supports_pdf_input: Scalar,
     supports_reasoning: Scalar,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fields_are_those_of_the_regeneration_script() {
+        let script = include_str!("../../catalog/regenerate.py");
+        let list = script.split("FIELDS = [").nth(1).unwrap();
+        let list = &list[..list.find(']').unwrap()];
+        let mut python: Vec<&str> = list
+            .split(',')
+            .map(|f| f.trim().trim_matches('"'))
+            .filter(|f| !f.is_empty())
+            .collect();
+        let mut rust: Vec<&str> = FIELDS.into_iter().filter(|f| *f != "max_tokens").collect();
+        python.sort_unstable();
+        rust.sort_unstable();
+        assert_eq!(python, rust);
+    }
 }
 
 impl RawEntry {

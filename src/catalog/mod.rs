@@ -10,8 +10,9 @@
 //!   must not pay for parsing some 1,500 entries, nor a command that prices nothing
 //!   (`--help`, `init`, `completions`) for indexing them;
 //! - `route models --update-catalog` stores a downloaded copy as `<data dir>/catalog.json`
-//!   ([`install_cache`]); [`load`] prefers it, and falls back to the built-in copy with a
-//!   warning when it does not parse.
+//!   ([`install_cache`]), trimmed and in the built-in copy's layout so that it too is read
+//!   by lines; [`load`] prefers it, and falls back to the built-in copy with a warning when
+//!   it does not parse (a file in LiteLLM's own layout is parsed whole).
 //!
 //! Every field is optional and unknown fields are ignored: upstream adds fields all the
 //! time, and its `sample_spec` entry holds descriptions where numbers go. Loading keeps the
