@@ -356,3 +356,33 @@ fn a_server_that_refuses_stream_options_is_asked_without_them_when_the_profile_s
     assert!(last.get("stream_options").is_none(), "{last}");
     assert_eq!(last["stream"], true);
 }
+
+#[test]
+fn content_sent_as_typed_parts_is_read_streamed_and_whole() {
+    // route-mock's `/typed/` sends `content` as a list of typed parts, thinking
+    // before text, as Mistral's reasoning models do
+    // (<https://docs.mistral.ai/capabilities/reasoning/>).
+    let server = MockServer::start(Script::always(Reply::Answer(Answer {
+        reasoning: Some("Weighing it up.".into()),
+        ..Answer::new("Typed parts, read.")
+    })));
+    let mut env = TestEnv::new();
+    env.env("T_KEY", "k");
+    env.profile(&format!(
+        "[settings]\nretries = 0\n[providers.t]\nkind = \"openai\"\nbase_url = \"{}/typed/v1\"\napi_key_env = \"T_KEY\"\n[models.t]\nprovider = \"t\"\nmodel = \"magistral-medium-2509\"\n",
+        server.url()
+    ));
+    for args in [
+        &["ask", "-m", "t", "hi"][..],
+        &["ask", "--no-stream", "-m", "t", "hi"],
+    ] {
+        let run = env.run(args);
+        run.expect_code(0);
+        // The answer alone: the thinking part never reaches stdout.
+        assert_eq!(run.stdout.trim_end(), "Typed parts, read.", "{args:?}");
+        assert!(!run.stdout.contains("Weighing"), "{args:?}");
+        assert!(!run.stdout.contains("Thinking"), "{args:?}");
+    }
+    // Nothing was retried as malformed: one request a run.
+    assert_eq!(server.requests().len(), 2);
+}

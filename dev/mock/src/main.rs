@@ -13,7 +13,9 @@ usage: route-mock [--port N] [--text S | --tokens N] [--delay-ms N] [--first-del
 
 A local mock LLM provider speaking the OpenAI, Anthropic, Gemini and Ollama wire
 formats, for route's tests, demo and benchmarks. Prints http://127.0.0.1:PORT,
-then serves until killed. A path starting with /fail/STATUS/ always answers STATUS.
+then serves until killed. A path starting with /fail/STATUS/ always answers STATUS;
+one starting with /strict/ answers 422 to `stream_options`, as Mistral does; one
+starting with /typed/ sends OpenAI-compatible content as typed parts (thinking, text).
 
 options:
   --port N            port on 127.0.0.1 (default 0: any free port)

@@ -30,6 +30,10 @@ pub(crate) struct Route {
     /// `/strict/...`: a server that refuses the fields it does not document,
     /// as Mistral's does `stream_options` (HTTP 422).
     pub strict: bool,
+    /// `/typed/...`: an OpenAI-compatible server that sends `content` as a list
+    /// of typed parts, `{"type":"text"}` and `{"type":"thinking"}`, as
+    /// Mistral's reasoning models do (<https://docs.mistral.ai/capabilities/reasoning/>).
+    pub typed: bool,
     /// OpenAI `stream_options.include_usage`: only then is a usage chunk sent.
     pub include_usage: bool,
     /// Gemini `streamGenerateContent` without `alt=sse` streams one JSON array.
@@ -49,10 +53,8 @@ pub(crate) enum RouteError {
 pub(crate) fn route(method: &str, target: &str, body: &[u8]) -> Result<Route, RouteError> {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let (fail, path) = strip_fail(path);
-    let (strict, path) = match path.strip_prefix("/strict") {
-        Some(rest) if rest.starts_with('/') => (true, rest),
-        _ => (false, path),
-    };
+    let (strict, path) = strip_flag(path, "/strict");
+    let (typed, path) = strip_flag(path, "/typed");
     if method != "POST" {
         return Err(RouteError::NotFound);
     }
@@ -67,6 +69,7 @@ pub(crate) fn route(method: &str, target: &str, body: &[u8]) -> Result<Route, Ro
         model: body_model.to_string(),
         fail,
         strict,
+        typed,
         include_usage: false,
         json_array: false,
         tool: None,
@@ -107,6 +110,14 @@ pub(crate) fn route(method: &str, target: &str, body: &[u8]) -> Result<Route, Ro
         return Err(RouteError::BadBody(route));
     }
     Ok(route)
+}
+
+/// `/strict/v1/…` → (true, "/v1/…") for `flag` "/strict".
+fn strip_flag<'a>(path: &'a str, flag: &str) -> (bool, &'a str) {
+    match path.strip_prefix(flag) {
+        Some(rest) if rest.starts_with('/') => (true, rest),
+        _ => (false, path),
+    }
 }
 
 /// `/fail/503/v1/chat/completions` → (Some(503), "/v1/chat/completions").
@@ -250,6 +261,8 @@ pub(crate) struct Fmt {
     created_at: String,
     include_usage: bool,
     json_array: bool,
+    /// `Route::typed`: content as a list of typed parts.
+    typed: bool,
     text_prefix: Vec<u8>,
     text_suffix: Vec<u8>,
     /// Anthropic: the forced tool whose use is the answer.
@@ -278,6 +291,7 @@ impl Fmt {
             created_at: rfc3339(now),
             include_usage: route.include_usage,
             json_array: route.json_array,
+            typed: route.typed && route.wire == Wire::OpenAi,
             text_prefix: Vec::new(),
             text_suffix: Vec::new(),
             tool: route.tool.clone().filter(|_| route.wire == Wire::Anthropic),
@@ -293,12 +307,18 @@ impl Fmt {
             Wire::OpenAi => {
                 let _ = write!(
                     prefix,
-                    "data: {{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion.chunk\",\"created\":{},\"model\":{m},\"system_fingerprint\":\"fp_mock\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":",
-                    fmt.created
+                    "data: {{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion.chunk\",\"created\":{},\"model\":{m},\"system_fingerprint\":\"fp_mock\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{}",
+                    fmt.created,
+                    if fmt.typed {
+                        "[{\"type\":\"text\",\"text\":"
+                    } else {
+                        ""
+                    }
                 );
                 let _ = write!(
                     suffix,
-                    "}},\"logprobs\":null,\"finish_reason\":null}}]{}}}\n\n",
+                    "{}}},\"logprobs\":null,\"finish_reason\":null}}]{}}}\n\n",
+                    if fmt.typed { "}]" } else { "" },
                     fmt.usage_null()
                 );
             }
@@ -400,9 +420,21 @@ impl Fmt {
         ev.push(|b| {
             let _ = write!(
                 b,
-                "data: {{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion.chunk\",\"created\":{},\"model\":{m},\"choices\":[{{\"index\":0,\"delta\":{{\"reasoning_content\":{}}},\"finish_reason\":null}}]{}}}\n\n",
+                "data: {{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion.chunk\",\"created\":{},\"model\":{m},\"choices\":[{{\"index\":0,\"delta\":{{",
                 self.created,
-                Json(text),
+            );
+            if self.typed {
+                let _ = write!(
+                    b,
+                    "\"content\":[{{\"type\":\"thinking\",\"thinking\":[{{\"type\":\"text\",\"text\":{}}}]}}]",
+                    Json(text)
+                );
+            } else {
+                let _ = write!(b, "\"reasoning_content\":{}", Json(text));
+            }
+            let _ = write!(
+                b,
+                "}},\"finish_reason\":null}}]{}}}\n\n",
                 self.usage_null()
             );
         });
@@ -593,8 +625,20 @@ impl Fmt {
             Wire::OpenAi => {
                 let _ = write!(
                     b,
-                    "{{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion\",\"created\":{},\"model\":{m},\"choices\":[{{\"index\":0,\"message\":{{\"role\":\"assistant\",\"content\":\"{text}\",\"refusal\":null,\"annotations\":[]}},\"logprobs\":null,\"finish_reason\":{f}}}],\"usage\":",
+                    "{{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion\",\"created\":{},\"model\":{m},\"choices\":[{{\"index\":0,\"message\":{{\"role\":\"assistant\",\"content\":",
                     self.created
+                );
+                if self.typed {
+                    let _ = write!(
+                        b,
+                        "[{{\"type\":\"thinking\",\"thinking\":[{{\"type\":\"text\",\"text\":\"Thinking it over.\"}}]}},{{\"type\":\"text\",\"text\":\"{text}\"}}]"
+                    );
+                } else {
+                    let _ = write!(b, "\"{text}\"");
+                }
+                let _ = write!(
+                    b,
+                    ",\"refusal\":null,\"annotations\":[]}},\"logprobs\":null,\"finish_reason\":{f}}}],\"usage\":"
                 );
                 openai_usage(&mut b, usage);
                 write!(
