@@ -23,6 +23,10 @@ pub fn log(args: &LogArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     }
     let since = args.since.as_deref().map(Since::parse).transpose()?;
     let Some(ledger) = open(ctx)? else {
+        // A conversation named that does not exist is an error, ledger or not.
+        if let Some(id) = args.cid.as_deref() {
+            return Err(no_conversation(id, "--cid"));
+        }
         return empty(ctx, args.json);
     };
     let conversation = match args.cid.as_deref() {
@@ -195,11 +199,15 @@ fn conversation_of(ledger: &Ledger, id: &str, flag: &str) -> Result<String, Erro
         Found::Ambiguous => Err(Error::usage(format!(
             "{flag}: more than one conversation begins with `{id}`; give more of its id"
         ))),
-        Found::None => Err(Error::usage_hint(
-            format!("{flag}: no conversation or request with id `{id}` is stored"),
-            Some("`route log` lists the stored requests and their conversations".into()),
-        )),
+        Found::None => Err(no_conversation(id, flag)),
     }
+}
+
+fn no_conversation(id: &str, flag: &str) -> Error {
+    Error::usage_hint(
+        format!("{flag}: no conversation or request with id `{id}` is stored"),
+        Some("`route log` lists the stored requests and their conversations".into()),
+    )
 }
 
 fn nothing_stored(id: Option<&str>) -> Error {

@@ -424,6 +424,11 @@ fn cases() -> Vec<Case> {
             &["log", "show", "not-an-id"],
             &["not-an-id", "route log"],
         ),
+        case(
+            "route log --cid of a conversation stored nowhere",
+            &["log", "--cid", "not-an-id"],
+            &["--cid", "not-an-id", "route log"],
+        ),
         // -- References
         case(
             "a provider reference without a model id",
