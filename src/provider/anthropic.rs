@@ -7,6 +7,9 @@
 //! - The `anthropic-version` header: <https://docs.anthropic.com/en/api/versioning>
 //! - Cache fields of `usage`: <https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching>
 //! - Thinking blocks: <https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking>
+//! - Refusals: `stop_reason: "refusal"`, with `stop_details` (`category`,
+//!   `explanation`) beside it, in a whole message and on `message_delta`:
+//!   <https://docs.anthropic.com/en/docs/test-and-evaluate/strengthen-guardrails/handle-streaming-refusals>
 //! - Tools, a forced tool (`tool_choice`) and their streamed input (`input_json_delta`):
 //!   <https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#forcing-tool-use>,
 //!   <https://docs.anthropic.com/en/docs/build-with-claude/streaming>; the SDK's
@@ -301,9 +304,34 @@ struct Message {
     #[serde(default)]
     stop_reason: Option<String>,
     #[serde(default)]
+    stop_details: Option<StopDetails>,
+    #[serde(default)]
     usage: Option<WireUsage>,
     #[serde(default)]
     error: Option<WireError>,
+}
+
+/// Why the model stopped, beside a `refusal` stop reason.
+#[derive(Deserialize, Default)]
+struct StopDetails {
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    explanation: Option<String>,
+}
+
+/// What the user is told of a refusal: the provider's explanation when it
+/// gives one, else that the model declined.
+fn refusal(details: Option<&StopDetails>) -> String {
+    let explanation = details.and_then(|d| d.explanation.as_deref());
+    let category = details.and_then(|d| d.category.as_deref());
+    match (explanation.filter(|e| !e.trim().is_empty()), category) {
+        (Some(e), _) => e.trim().to_owned(),
+        (None, Some(c)) if !c.is_empty() => {
+            format!("the model declined to answer (stop_reason: refusal, category {c})")
+        }
+        _ => "the model declined to answer (stop_reason: refusal)".to_owned(),
+    }
 }
 
 /// A content block. Redacted thinking and the rest are not answer text, and
@@ -407,6 +435,8 @@ enum BlockDelta {
 struct MessageDelta {
     #[serde(default)]
     stop_reason: Option<String>,
+    #[serde(default)]
+    stop_details: Option<StopDetails>,
 }
 
 /// Anthropic's token counts. Every field may be missing or null; in a stream,
@@ -584,9 +614,11 @@ fn parse_body(body: &[u8]) -> Result<Vec<StreamEvent>, ProviderError> {
     if let Some(usage) = &m.usage {
         out.push(StreamEvent::Usage(usage.normalised()));
     }
-    out.push(StreamEvent::Finish(finish_reason(
-        m.stop_reason.as_deref().unwrap_or("end_turn"),
-    )));
+    let stop = m.stop_reason.as_deref().unwrap_or("end_turn");
+    if stop == "refusal" {
+        out.push(StreamEvent::Refusal(refusal(m.stop_details.as_ref())));
+    }
+    out.push(StreamEvent::Finish(finish_reason(stop)));
     out.push(StreamEvent::Done);
     Ok(out)
 }
@@ -660,6 +692,9 @@ impl EventState {
             },
             Event::MessageDelta { delta, usage } => {
                 if let Some(reason) = delta.stop_reason {
+                    if reason == "refusal" {
+                        out.push(StreamEvent::Refusal(refusal(delta.stop_details.as_ref())));
+                    }
                     out.push(StreamEvent::Finish(finish_reason(&reason)));
                 }
                 if let Some(usage) = &usage {
@@ -973,11 +1008,38 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
             ]
         );
         let refused = br#"{"type":"message","model":"m","content":[],"stop_reason":"refusal","usage":{"input_tokens":3,"output_tokens":0}}"#;
-        assert!(
-            parse_body(refused)
-                .unwrap()
-                .contains(&StreamEvent::Finish(FinishReason::ContentFilter))
-        );
+        let events = parse_body(refused).unwrap();
+        assert!(events.contains(&StreamEvent::Finish(FinishReason::ContentFilter)));
+        assert!(events.contains(&StreamEvent::Refusal(
+            "the model declined to answer (stop_reason: refusal)".into()
+        )));
+        // With the details the refusal guide shows, its explanation.
+        let explained = br#"{"role":"assistant","type":"message","model":"m","content":[{"type":"text","text":"Hello.."}],"stop_reason":"refusal","stop_details":{"type":"refusal","category":"cyber","explanation":"This request was declined because it could enable cyber harm."},"usage":{"input_tokens":3,"output_tokens":2}}"#;
+        let events = parse_body(explained).unwrap();
+        assert_eq!(text(&events), "Hello..");
+        assert!(events.contains(&StreamEvent::Refusal(
+            "This request was declined because it could enable cyber harm.".into()
+        )));
+    }
+
+    /// A refusal stop reason on `message_delta`, after some text
+    /// (tests/fixtures/anthropic/refusal.sse names its source), at every split.
+    #[test]
+    fn a_streamed_refusal_stop_is_a_refusal_at_every_split() {
+        let bytes = include_bytes!("../../tests/fixtures/anthropic/refusal.sse");
+        let whole = decode(&[bytes]).unwrap();
+        assert_eq!(text(&whole), "Hello..");
+        assert!(whole.contains(&StreamEvent::Refusal(
+            "This request was declined because it could enable cyber harm.".into()
+        )));
+        assert_eq!(last_usage(&whole).map(|u| u.output_tokens), Some(3));
+        assert_eq!(whole.last(), Some(&StreamEvent::Done));
+        crate::provider::testing::assert_same_at_every_split(&whole, bytes, decode);
+        // Without details, the stop reason alone.
+        let bare = b"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"refusal\"}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+        assert!(decode(&[bare]).unwrap().contains(&StreamEvent::Refusal(
+            "the model declined to answer (stop_reason: refusal)".into()
+        )));
     }
 
     #[test]
@@ -1288,6 +1350,9 @@ mod fuzz {
         "answer",
         "input",
         "stop_reason",
+        "stop_details",
+        "explanation",
+        "refusal",
         "end_turn",
         "max_tokens",
         "usage",

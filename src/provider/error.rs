@@ -25,8 +25,14 @@ pub enum ErrorKind {
     Overloaded,
     /// The prompt plus `max_tokens` does not fit the model's context window.
     ContextLength,
-    /// The provider refused the content.
+    /// The provider refused the request's content with an error (a
+    /// content-policy 4xx, or an error object naming its content policy).
+    /// Like [`ErrorKind::Refusal`], another model may answer.
     ContentPolicy,
+    /// A 200 answer that declines: a refusal stop reason or refusal text, a
+    /// content-filter or safety finish, a blocked prompt. The message is what
+    /// the provider said (see [`ProviderError::refusal`]).
+    Refusal,
     /// Any other 4xx: our request is wrong, no other model will fix it.
     BadRequest,
     /// A body or stream that does not parse, or exceeds a size cap.
@@ -41,7 +47,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order of the contract's table.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::Connect,
         ErrorKind::Timeout,
         ErrorKind::Auth,
@@ -50,6 +56,7 @@ impl ErrorKind {
         ErrorKind::Overloaded,
         ErrorKind::ContextLength,
         ErrorKind::ContentPolicy,
+        ErrorKind::Refusal,
         ErrorKind::BadRequest,
         ErrorKind::InvalidResponse,
         ErrorKind::Incomplete,
@@ -72,6 +79,7 @@ impl ErrorKind {
             ErrorKind::Overloaded => "overloaded",
             ErrorKind::ContextLength => "context_length",
             ErrorKind::ContentPolicy => "content_policy",
+            ErrorKind::Refusal => "refusal",
             ErrorKind::BadRequest => "bad_request",
             ErrorKind::InvalidResponse => "invalid_response",
             ErrorKind::Incomplete => "incomplete",
@@ -178,6 +186,29 @@ impl ProviderError {
                 ),
             )
         }
+    }
+
+    /// A model that declined to answer; `said` is its refusal text or the
+    /// provider's words for why it stopped, as [`StreamEvent::Refusal`]
+    /// pieces deliver them (joined). Nothing said reads as a plain refusal.
+    ///
+    /// [`StreamEvent::Refusal`]: super::types::StreamEvent::Refusal
+    pub fn refusal(said: &str) -> Self {
+        let said = said.trim();
+        ProviderError::new(
+            ErrorKind::Refusal,
+            if said.is_empty() {
+                "the model declined to answer"
+            } else {
+                said
+            },
+        )
+    }
+
+    /// Whether the model (or the provider's filter) declined the request: a
+    /// refusal in a 200 answer, or a content-policy error.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self.kind, ErrorKind::Refusal | ErrorKind::ContentPolicy)
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {

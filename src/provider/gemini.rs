@@ -6,6 +6,11 @@
 //! - `GenerationConfig`: <https://ai.google.dev/api/generate-content#v1beta.GenerationConfig>
 //! - Thought parts and `thoughtsTokenCount`: <https://ai.google.dev/gemini-api/docs/thinking>
 //! - Error statuses: <https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes>
+//! - Blocked prompts and answers (`promptFeedback.blockReason`, a candidate's
+//!   `finishReason` such as `SAFETY`; Vertex AI adds `blockReasonMessage` and
+//!   `finishMessage`): <https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse>,
+//!   <https://ai.google.dev/api/generate-content#FinishReason>,
+//!   <https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/process-blocked-responses>
 //! - The `x-goog-api-key` header: <https://ai.google.dev/gemini-api/docs/api-key>
 //! - Structured output (`responseMimeType` + `responseJsonSchema`):
 //!   <https://ai.google.dev/gemini-api/docs/structured-output>,
@@ -295,6 +300,9 @@ struct Candidate {
     content: Option<Content>,
     #[serde(default)]
     finish_reason: Option<String>,
+    /// Why it stopped, in words (Vertex AI).
+    #[serde(default)]
+    finish_message: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -318,6 +326,18 @@ struct Part {
 struct PromptFeedback {
     #[serde(default)]
     block_reason: Option<String>,
+    /// The block reason in words (Vertex AI).
+    #[serde(default)]
+    block_reason_message: Option<String>,
+}
+
+/// What the user is told of a blocked prompt or answer: the provider's
+/// words when it gives them, and its reason's name.
+fn blocked(what: &str, field: &str, reason: &str, message: Option<&str>) -> String {
+    match message.map(str::trim).filter(|m| !m.is_empty()) {
+        Some(m) => format!("{m} ({field} {reason})"),
+        None => format!("the {what} was blocked ({field} {reason})"),
+    }
 }
 
 #[derive(Deserialize)]
@@ -385,6 +405,8 @@ struct ErrorBody {
     error: WireError,
 }
 
+/// The finish reasons of a blocked answer ([`FinishReason::ContentFilter`])
+/// are refusals: a safety, content or recitation filter stopped it.
 fn finish_reason(s: &str) -> FinishReason {
     match s {
         "STOP" => FinishReason::Stop,
@@ -543,12 +565,20 @@ impl ChunkState {
         if let Some(error) = &r.error {
             return Err(classify(None, error));
         }
+        // A blocked prompt has no candidates: the answer is the refusal,
+        // and the usage that comes with it.
         if r.candidates.is_empty() {
-            if let Some(reason) = r.prompt_feedback.and_then(|f| f.block_reason) {
-                return Err(ProviderError::new(
-                    ErrorKind::ContentPolicy,
-                    format!("the prompt was blocked ({reason})"),
-                ));
+            if let Some(f) = r.prompt_feedback {
+                if let Some(reason) = f.block_reason.filter(|b| !b.is_empty()) {
+                    out.push(StreamEvent::Refusal(blocked(
+                        "prompt",
+                        "promptFeedback.blockReason",
+                        &reason,
+                        f.block_reason_message.as_deref(),
+                    )));
+                    self.answered = true;
+                    self.finished = true;
+                }
             }
         }
         if !self.served_model_sent {
@@ -577,7 +607,16 @@ impl ChunkState {
             if let Some(reason) = candidate.finish_reason.filter(|r| !r.is_empty()) {
                 if !self.finished {
                     self.finished = true;
-                    out.push(StreamEvent::Finish(finish_reason(&reason)));
+                    let finish = finish_reason(&reason);
+                    if finish == FinishReason::ContentFilter {
+                        out.push(StreamEvent::Refusal(blocked(
+                            "answer",
+                            "finishReason",
+                            &reason,
+                            candidate.finish_message.as_deref(),
+                        )));
+                    }
+                    out.push(StreamEvent::Finish(finish));
                 }
             }
         }
@@ -774,19 +813,82 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
         );
     }
 
+    fn refusals(events: &[StreamEvent]) -> Vec<&str> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Refusal(r) => Some(r.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A blocked prompt has no candidates: a refusal naming the block
+    /// reason, with the usage that came with it, whole and streamed.
     #[test]
-    fn blocked_prompt_is_a_content_policy_error() {
+    fn a_blocked_prompt_is_a_refusal() {
         let blocked = br#"{"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[{"category":"HARM_CATEGORY_DANGEROUS_CONTENT","probability":"HIGH"}]},"usageMetadata":{"promptTokenCount":12,"totalTokenCount":12},"modelVersion":"gemini-2.5-flash"}"#;
-        let err = parse_body(blocked).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::ContentPolicy);
-        assert!(err.message.contains("SAFETY"), "{err}");
+        let events = parse_body(blocked).unwrap();
+        assert_eq!(
+            refusals(&events),
+            ["the prompt was blocked (promptFeedback.blockReason SAFETY)"]
+        );
+        assert_eq!(last_usage(&events).map(|u| u.input_tokens), Some(12));
+        assert_eq!(events.last(), Some(&StreamEvent::Done));
         let mut stream = b"data: ".to_vec();
         stream.extend_from_slice(blocked);
         stream.extend_from_slice(b"\r\n\r\n");
+        let streamed = decode(&[&stream]).unwrap();
+        assert_eq!(refusals(&streamed), refusals(&events));
+        assert_eq!(streamed.last(), Some(&StreamEvent::Done));
+        // Vertex AI's words for it, when it gives them.
+        let worded = br#"{"promptFeedback":{"blockReason":"PROHIBITED_CONTENT","blockReasonMessage":"The prompt contains prohibited content."}}"#;
         assert_eq!(
-            decode(&[&stream]).unwrap_err().kind,
-            ErrorKind::ContentPolicy
+            refusals(&parse_body(worded).unwrap()),
+            [
+                "The prompt contains prohibited content. (promptFeedback.blockReason PROHIBITED_CONTENT)"
+            ]
         );
+    }
+
+    /// An answer stopped by a safety finish after some text
+    /// (tests/fixtures/gemini/refusal.sse names its source), at every split;
+    /// each blocking finish reason is a refusal.
+    #[test]
+    fn a_safety_finish_is_a_refusal_at_every_split() {
+        let bytes = include_bytes!("../../tests/fixtures/gemini/refusal.sse");
+        let whole = decode(&[bytes]).unwrap();
+        assert_eq!(text(&whole), "Here is how");
+        assert_eq!(
+            refusals(&whole),
+            ["the answer was blocked (finishReason SAFETY)"]
+        );
+        assert_eq!(whole.last(), Some(&StreamEvent::Done));
+        crate::provider::testing::assert_same_at_every_split(&whole, bytes, decode);
+        for reason in [
+            "SAFETY",
+            "PROHIBITED_CONTENT",
+            "BLOCKLIST",
+            "SPII",
+            "RECITATION",
+            "IMAGE_SAFETY",
+        ] {
+            let body = format!(r#"{{"candidates":[{{"finishReason":"{reason}","index":0}}]}}"#);
+            assert_eq!(
+                refusals(&parse_body(body.as_bytes()).unwrap()).len(),
+                1,
+                "{reason}"
+            );
+        }
+        for reason in ["STOP", "MAX_TOKENS", "OTHER", "MALFORMED_FUNCTION_CALL"] {
+            let body = format!(
+                r#"{{"candidates":[{{"content":{{"parts":[{{"text":"x"}}]}},"finishReason":"{reason}","index":0}}]}}"#
+            );
+            assert!(
+                refusals(&parse_body(body.as_bytes()).unwrap()).is_empty(),
+                "{reason}"
+            );
+        }
     }
 
     #[test]
@@ -1201,6 +1303,9 @@ mod fuzz {
         "SAFETY",
         "promptFeedback",
         "blockReason",
+        "blockReasonMessage",
+        "finishMessage",
+        "SAFETY",
         "usageMetadata",
         "promptTokenCount",
         "candidatesTokenCount",

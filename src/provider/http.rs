@@ -328,7 +328,9 @@ async fn exchange(
                 // Reasoning is a sign of life too: a model that thinks
                 // aloud before answering is not timed out (CONTRACT.md
                 // "Reasoning").
-                StreamEvent::Delta(text) | StreamEvent::Reasoning(text) => {
+                StreamEvent::Delta(text)
+                | StreamEvent::Reasoning(text)
+                | StreamEvent::Refusal(text) => {
                     got_text = true;
                     text_bytes = text_bytes.saturating_add(text.len());
                     if text_bytes > STREAM_TEXT_CAP {

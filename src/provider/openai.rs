@@ -348,6 +348,11 @@ struct Message {
     /// DeepSeek and vLLM name it `reasoning_content`, OpenRouter `reasoning`.
     #[serde(default, alias = "reasoning")]
     reasoning_content: Option<String>,
+    /// The model's refusal message, instead of an answer (the API
+    /// reference's `message.refusal` and streamed `delta.refusal`, which
+    /// structured output fills when the model declines).
+    #[serde(default)]
+    refusal: Option<String>,
 }
 
 /// A message's `content`: a string as OpenAI sends it, or, from some
@@ -495,6 +500,11 @@ impl WireUsage {
     }
 }
 
+/// What route says when a content filter stopped the answer and the model
+/// gave no refusal text of its own.
+const CONTENT_FILTER: &str =
+    "the provider's content filter stopped the answer (finish_reason: content_filter)";
+
 fn finish_reason(s: &str) -> FinishReason {
     match s {
         "stop" => FinishReason::Stop,
@@ -569,6 +579,7 @@ pub(super) fn parse_body(body: &[u8]) -> Result<Vec<StreamEvent>, ProviderError>
     let Some(choice) = c.choices.into_iter().next() else {
         return Err(ProviderError::invalid("the answer has no choices"));
     };
+    let mut refused = false;
     if let Some(m) = choice.delta {
         let content = m.content.unwrap_or_default();
         let reasoning = m.reasoning_content.unwrap_or_default() + &content.reasoning;
@@ -576,13 +587,19 @@ pub(super) fn parse_body(body: &[u8]) -> Result<Vec<StreamEvent>, ProviderError>
             out.push(StreamEvent::Reasoning(reasoning));
         }
         out.push(StreamEvent::Delta(content.text));
+        if let Some(refusal) = m.refusal.filter(|r| !r.is_empty()) {
+            refused = true;
+            out.push(StreamEvent::Refusal(refusal));
+        }
     }
     if let Some(usage) = &c.usage {
         usage.events(&mut out);
     }
-    out.push(StreamEvent::Finish(finish_reason(
-        choice.finish_reason.as_deref().unwrap_or("stop"),
-    )));
+    let finish = finish_reason(choice.finish_reason.as_deref().unwrap_or("stop"));
+    if finish == FinishReason::ContentFilter && !refused {
+        out.push(StreamEvent::Refusal(CONTENT_FILTER.into()));
+    }
+    out.push(StreamEvent::Finish(finish));
     out.push(StreamEvent::Done);
     Ok(out)
 }
@@ -595,10 +612,13 @@ pub(super) struct Decoder {
 }
 
 #[derive(Default)]
+#[allow(clippy::struct_excessive_bools)] // four facts a stream learns independently
 struct ChunkState {
     served_model_sent: bool,
     finished: bool,
     done: bool,
+    /// Refusal text arrived: a content-filter finish needs no words of ours.
+    refused: bool,
 }
 
 impl ChunkState {
@@ -640,10 +660,19 @@ impl ChunkState {
                         out.push(StreamEvent::Delta(content.text));
                     }
                 }
+                if let Some(refusal) = delta.refusal.filter(|r| !r.is_empty()) {
+                    self.refused = true;
+                    out.push(StreamEvent::Refusal(refusal));
+                }
             }
             if let Some(reason) = choice.finish_reason {
                 self.finished = true;
-                out.push(StreamEvent::Finish(finish_reason(&reason)));
+                let finish = finish_reason(&reason);
+                if finish == FinishReason::ContentFilter && !self.refused {
+                    self.refused = true;
+                    out.push(StreamEvent::Refusal(CONTENT_FILTER.into()));
+                }
+                out.push(StreamEvent::Finish(finish));
             }
         }
         if let Some(usage) = &chunk.usage {
@@ -970,6 +999,84 @@ mod tests {
         })));
     }
 
+    /// The refusal pieces of a list of events, joined.
+    fn refusal(events: &[StreamEvent]) -> Option<String> {
+        let pieces: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Refusal(r) => Some(r.as_str()),
+                _ => None,
+            })
+            .collect();
+        (!pieces.is_empty()).then(|| pieces.concat())
+    }
+
+    /// A streamed refusal (tests/fixtures/openai/refusal.sse names its
+    /// source): refusal text, never answer text, then the usage, at every split.
+    #[test]
+    fn a_streamed_refusal_is_refusal_text_at_every_split() {
+        let bytes = include_bytes!("../../tests/fixtures/openai/refusal.sse");
+        let whole = decode(&[bytes]).unwrap();
+        assert_eq!(text(&whole), "");
+        assert_eq!(
+            refusal(&whole).as_deref(),
+            Some("I'm sorry, I cannot assist with that request.")
+        );
+        assert!(
+            whole
+                .iter()
+                .any(|e| matches!(e, StreamEvent::Usage(u) if u.output_tokens == 10))
+        );
+        assert_eq!(whole.last(), Some(&StreamEvent::Done));
+        crate::provider::testing::assert_same_at_every_split(&whole, bytes, decode);
+    }
+
+    #[test]
+    fn a_content_filter_finish_is_a_refusal_in_words_of_its_own() {
+        let chunk = |delta: &str, finish: &str| {
+            format!(
+                "data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]}}\n\n"
+            )
+        };
+        let stream = chunk(r#"{"content":"Once upon"}"#, "null")
+            + &chunk("{}", r#""content_filter""#)
+            + "data: [DONE]\n\n";
+        let events = decode(&[stream.as_bytes()]).unwrap();
+        assert_eq!(text(&events), "Once upon");
+        assert_eq!(refusal(&events).as_deref(), Some(CONTENT_FILTER));
+        assert!(events.contains(&StreamEvent::Finish(FinishReason::ContentFilter)));
+        // A plain stop is no refusal.
+        let plain = chunk(r#"{"content":"Hi"}"#, r#""stop""#) + "data: [DONE]\n\n";
+        assert_eq!(refusal(&decode(&[plain.as_bytes()]).unwrap()), None);
+    }
+
+    /// A whole answer's `message.refusal` (structured output's refusal,
+    /// <https://platform.openai.com/docs/guides/structured-outputs#refusals>),
+    /// and a content-filter finish.
+    #[test]
+    fn a_whole_refusal_is_refusal_text() {
+        let body = br#"{"id":"chatcmpl-9nYAG9LPNonX8DAyrkwYfemr3C8HC","object":"chat.completion","created":1721596428,"model":"gpt-4o-2024-08-06",
+          "choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"I'm sorry, I cannot assist with that request."},"logprobs":null,"finish_reason":"stop"}],
+          "usage":{"prompt_tokens":81,"completion_tokens":11,"total_tokens":92}}"#;
+        let events = parse_body(body).unwrap();
+        assert_eq!(text(&events), "");
+        assert_eq!(
+            refusal(&events).as_deref(),
+            Some("I'm sorry, I cannot assist with that request.")
+        );
+        let filtered = br#"{"choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"content_filter"}]}"#;
+        assert_eq!(
+            refusal(&parse_body(filtered).unwrap()).as_deref(),
+            Some(CONTENT_FILTER)
+        );
+        // Azure's content-policy 400 (`code: content_filter`) is a content-policy error.
+        let azure = br#"{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy.","type":null,"param":"prompt","code":"content_filter","status":400}}"#;
+        assert_eq!(
+            parse_error(400, &HeaderMap::new(), azure).kind,
+            ErrorKind::ContentPolicy
+        );
+    }
+
     #[test]
     fn cut_stream_has_no_done() {
         // Cut between two events: no end marker, no error.
@@ -1042,6 +1149,8 @@ mod fuzz {
         "content",
         "reasoning_content",
         "reasoning",
+        "refusal",
+        "content_filter",
         "role",
         "finish_reason",
         "usage",

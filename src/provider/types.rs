@@ -419,6 +419,15 @@ pub enum StreamEvent {
     Delta(String),
     /// Reasoning text: never printed as part of the answer.
     Reasoning(String),
+    /// The model declined to answer (CONTRACT.md "The router's rules": a
+    /// refusal): a piece of its refusal text (Chat Completions' `refusal`),
+    /// or, where the provider gives none, its words for why the answer
+    /// stopped (a refusal stop reason, a content-filter or safety finish, a
+    /// blocked prompt). Never answer text. The stream still runs to its end
+    /// (the usage after it is billed); the attempt then fails as
+    /// [`ErrorKind::Refusal`](super::ErrorKind::Refusal), the pieces joined
+    /// being what the user is told.
+    Refusal(String),
     /// The model the provider says it ran.
     ServedModel(String),
     /// Token counts; a later event replaces an earlier one.

@@ -489,6 +489,8 @@ async fn attempt_once<'p>(
     // that reported no usage (or too little).
     let mut heard = false;
     let mut reasoning_bytes = 0usize;
+    // What the model said when it declined, if it did (a refusal).
+    let mut refusal: Option<String> = None;
     // With `--schema` the answer is held back until it is complete and
     // matches: nothing of it is shown, so nothing is continued either.
     let held = request.schema.is_some();
@@ -535,6 +537,10 @@ async fn attempt_once<'p>(
                     heard = true;
                     reasoning_bytes += text.len();
                 }
+                StreamEvent::Refusal(text) => {
+                    heard = true;
+                    refusal.get_or_insert_with(String::new).push_str(&text);
+                }
                 StreamEvent::Done => {}
             };
             let s = req.settings;
@@ -567,7 +573,8 @@ async fn attempt_once<'p>(
     if heard {
         let counted = Counted {
             input: crate::tokens::estimate_chat(&request),
-            output: crate::tokens::estimate(&attempt.text),
+            output: crate::tokens::estimate(&attempt.text)
+                + crate::tokens::estimate(refusal.as_deref().unwrap_or_default()),
             reasoning: crate::tokens::estimate_bytes(reasoning_bytes),
         };
         let (usage, estimated) = priced_usage(attempt.usage, counted, result.is_ok());
@@ -578,6 +585,15 @@ async fn attempt_once<'p>(
         .usage
         .as_ref()
         .and_then(|u| planned.candidate.facts.cost(u));
+    // A model that declined has failed as a refusal, however its stream
+    // ended (unless the user interrupted it): with `--schema` too, where
+    // the refusal is no answer to check (OpenAI's structured-output
+    // `refusal`), so never `invalid_output`.
+    let result = match (result, refusal) {
+        (Err(e), _) if e.kind == ErrorKind::Cancelled => Err(e),
+        (_, Some(said)) => Err(ProviderError::refusal(&said)),
+        (result, None) => result,
+    };
     attempt.result = match (result, &request.schema) {
         (Ok(()), Some(schema)) => match schema.check(&attempt.text) {
             // The answer is the value alone, on one line.

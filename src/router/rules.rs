@@ -44,6 +44,7 @@ pub struct AttemptState {
 /// | timeout | no retry | next |
 /// | 401 / 403 | no retry | next |
 /// | context length | no retry | next with a larger window |
+/// | refusal or content policy | no retry | next; the last one's refusal is reported, exit 1 |
 /// | an answer that does not match `--schema` | no retry | next |
 /// | other 4xx | no retry | stop |
 ///
@@ -57,13 +58,16 @@ pub fn decide(
     jitter: f64,
 ) -> Decision {
     match error.kind {
-        // An answer that does not match `--schema`: the same model, asked
-        // again, most likely answers the same way; another model may not.
+        // An answer that does not match `--schema`, or one that declines:
+        // the same model, asked again, most likely answers the same way;
+        // another model may not.
         ErrorKind::Connect
         | ErrorKind::Timeout
         | ErrorKind::Auth
         | ErrorKind::Incomplete
-        | ErrorKind::InvalidOutput => Decision::Next,
+        | ErrorKind::InvalidOutput
+        | ErrorKind::Refusal
+        | ErrorKind::ContentPolicy => Decision::Next,
         ErrorKind::Server | ErrorKind::Overloaded | ErrorKind::InvalidResponse => {
             if state.tries <= settings.retries && !state.printed {
                 Decision::Retry(backoff(settings.backoff, state.tries, jitter))
@@ -87,7 +91,7 @@ pub fn decide(
         }
         ErrorKind::ContextLength => Decision::NextLargerWindow,
         ErrorKind::BadRequest if state.optional_parts => Decision::Next,
-        ErrorKind::BadRequest | ErrorKind::ContentPolicy | ErrorKind::Cancelled => Decision::Stop,
+        ErrorKind::BadRequest | ErrorKind::Cancelled => Decision::Stop,
     }
 }
 
@@ -204,6 +208,13 @@ mod tests {
             d(ErrorKind::InvalidOutput, None, None, LAST),
             Decision::Next
         );
+        // A refusal, in a 200 answer or as a content-policy 400, moves on.
+        assert_eq!(d(ErrorKind::Refusal, None, None, FIRST), Decision::Next);
+        assert_eq!(d(ErrorKind::Refusal, None, None, LAST), Decision::Next);
+        assert_eq!(
+            d(ErrorKind::ContentPolicy, Some(400), None, FIRST),
+            Decision::Next
+        );
         // After text was printed a transient error moves on instead of retrying.
         assert_eq!(
             d(
@@ -232,13 +243,6 @@ mod tests {
 /// The exhaustive check: every HTTP status 100..=599 and every [`ErrorKind`]
 /// through [`decide`], against CONTRACT.md "The router's rules". The expected
 /// decisions are written from the contract's table, not from the code.
-///
-/// Rows of the contract that later issues add, and that route has no kind for
-/// yet, are not tested here; whoever adds them adds them to [`Row`]:
-/// - "refusal or content policy": next model. Today a content-policy error
-///   is treated as our request being wrong ("other HTTP 4xx": stop), and a
-///   refusal in a 200 answer is not detected; the refusal issue moves
-///   `ContentPolicy` to [`Row::Refusal`] and `expect` to `Next`.
 #[cfg(test)]
 mod contract_table {
     use std::time::Duration;
@@ -264,6 +268,8 @@ mod contract_table {
         Auth,
         /// "context length exceeded": next model with a larger window.
         ContextLength,
+        /// "refusal or content policy": no retry, next model.
+        Refusal,
         /// "an answer that does not match `--schema`": no retry, next.
         InvalidOutput,
         /// "other HTTP 4xx (our request is wrong)": stop.
@@ -287,8 +293,8 @@ mod contract_table {
             ErrorKind::Timeout => Row::Timeout,
             ErrorKind::Auth => Row::Auth,
             ErrorKind::ContextLength => Row::ContextLength,
-            // Until the refusal row lands (see the module's note).
-            ErrorKind::ContentPolicy | ErrorKind::BadRequest => Row::OtherClientError,
+            ErrorKind::Refusal | ErrorKind::ContentPolicy => Row::Refusal,
+            ErrorKind::BadRequest => Row::OtherClientError,
             ErrorKind::Incomplete => Row::Incomplete,
             ErrorKind::InvalidOutput => Row::InvalidOutput,
             ErrorKind::Cancelled => Row::Cancelled,
@@ -341,7 +347,12 @@ mod contract_table {
     ) {
         let context = format!("{row:?} in {state:?} with Retry-After {retry_after:?}");
         match row {
-            Row::Connect | Row::Timeout | Row::Auth | Row::Incomplete | Row::InvalidOutput => {
+            Row::Connect
+            | Row::Timeout
+            | Row::Auth
+            | Row::Incomplete
+            | Row::InvalidOutput
+            | Row::Refusal => {
                 assert_eq!(got, Decision::Next, "{context}");
             }
             Row::ContextLength => assert_eq!(got, Decision::NextLargerWindow, "{context}"),
