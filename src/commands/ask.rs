@@ -242,6 +242,23 @@ fn finish(routed: &Routed<'_>, cancelled: Option<ExitStatus>) -> Result<ExitStat
                         .join("; "),
                 ));
             }
+            // The last model declined: what it said is the error (CONTRACT.md
+            // "The router's rules": its refusal goes to stderr, exit 1).
+            if let Some((last, earlier)) = routed.attempts.split_last() {
+                if let Some(refusal) = last.error().filter(|e| e.is_refusal()) {
+                    let mut message =
+                        format!("{} declined to answer: {}", last.label(), refusal.message);
+                    if !earlier.is_empty() {
+                        let before: Vec<String> = earlier
+                            .iter()
+                            .map(|a| format!("{} ({})", a.label(), summary::short_error(a)))
+                            .collect();
+                        let _ = write!(message, " (after {})", before.join(", "));
+                    }
+                    return Err(Error::failed(message)
+                        .with_hint("rephrase the prompt, or name another model with -m"));
+                }
+            }
             let stopped = routed.attempts.last().and_then(|a| a.decision)
                 == Some(router::rules::Decision::Stop);
             if stopped {
@@ -462,10 +479,15 @@ impl Reporter for AskReporter<'_> {
                 }
                 Some(AfterText::Abandon) | None => "no model left can continue it".to_owned(),
             };
+            let why = match attempt.error() {
+                // A refusal after text: what the model said, since the
+                // answer it began is not shown as refused on stdout.
+                Some(e) if e.is_refusal() => format!("{}: {}", e.kind, e.message),
+                _ => summary::short_error(attempt),
+            };
             self.printer.warn(&format!(
-                "{} broke off after part of its answer ({}); {then}",
+                "{} broke off after part of its answer ({why}); {then}",
                 attempt.label(),
-                summary::short_error(attempt)
             ));
         }
     }

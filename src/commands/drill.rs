@@ -13,6 +13,7 @@ use crate::output::json::{self, DrillPathJson, millis};
 use crate::output::{summary, table};
 use crate::pipeline::{Quiet, RecordAs, Sender, Session, new_request_id};
 use crate::profile::reference;
+use crate::provider::ErrorKind;
 use crate::provider::types::{ChatRequest, Params};
 use crate::router::plan::Plan;
 use crate::router::{Attempt, Reach};
@@ -196,6 +197,10 @@ fn path_text(path: &[String]) -> String {
 /// `server, HTTP 500`: why a path did not answer, in short.
 fn why(p: &DrillPathJson) -> String {
     match (p.error_kind, p.http_status) {
+        // A model that declined: what it said, which says more than the kind.
+        (Some(kind @ (ErrorKind::Refusal | ErrorKind::ContentPolicy)), _) => {
+            format!("{kind}: {}", p.error.as_deref().unwrap_or_default())
+        }
         (Some(kind), Some(status)) => format!("{kind}, HTTP {status}"),
         (Some(kind), None) => kind.to_string(),
         (None, _) => p.error.clone().unwrap_or_default(),

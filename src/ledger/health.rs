@@ -22,8 +22,8 @@ impl Ledger {
     ///
     /// - consecutive failures: `error` and `incomplete` attempts since the last
     ///   `ok` one (`cancelled` ones count as neither, and neither do answers
-    ///   that did not match `--schema`: the provider answered, and another
-    ///   prompt or schema may well match);
+    ///   that did not match `--schema` nor refusals: the provider answered,
+    ///   and another prompt or schema may well pass);
     /// - the last failure's time and `kind (HTTP n)`;
     /// - the latest Retry-After deadline given since the last success, when it is
     ///   still after `now`;
@@ -50,7 +50,9 @@ impl Ledger {
                         Outcome::Ok,
                         Outcome::Error,
                         Outcome::Incomplete,
-                        ErrorKind::InvalidOutput
+                        ErrorKind::InvalidOutput,
+                        ErrorKind::Refusal,
+                        ErrorKind::ContentPolicy
                     ],
                     |r| {
                         let failures: i64 = r.get(0)?;
@@ -121,12 +123,13 @@ fn median(values: &mut [i64]) -> Option<u64> {
 /// Retry-After given since then, and the last failure. Every part is a seek on
 /// `attempts_health` or `attempts_retry_after`.
 /// `?2`..`?4` are the outcomes `ok`, `error` and `incomplete`, bound through
-/// [`Outcome`]'s one spelling, and `?5` the error kind `invalid_output`.
+/// [`Outcome`]'s one spelling, and `?5`..`?7` the error kinds that say
+/// nothing of the model's health: `invalid_output`, `refusal`, `content_policy`.
 const HEALTH: &str = "
 SELECT
     (SELECT COUNT(*) FROM attempts
         WHERE health_key = ?1 AND outcome IN (?3, ?4) AND at > ok.t
-            AND error_kind IS NOT ?5),
+            AND (error_kind IS NULL OR error_kind NOT IN (?5, ?6, ?7))),
     (SELECT MAX(retry_after_until) FROM attempts
         WHERE health_key = ?1 AND retry_after_until IS NOT NULL AND at > ok.t),
     f.at, f.error_kind, f.http_status
@@ -217,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn an_answer_that_did_not_match_the_schema_is_no_failure_of_health() {
+    fn an_answer_that_did_not_match_the_schema_or_declined_is_no_failure_of_health() {
         let (_dir, mut ledger) = temp_ledger();
         let now = noon();
         let key = "openai/gpt";
@@ -232,8 +235,13 @@ mod tests {
                 )
             })
             .collect();
-        for r in &mut rows[1..] {
-            r.error_kind = Some(ErrorKind::InvalidOutput);
+        let kinds = [
+            ErrorKind::InvalidOutput,
+            ErrorKind::Refusal,
+            ErrorKind::ContentPolicy,
+        ];
+        for (r, kind) in rows[1..].iter_mut().zip(kinds) {
+            r.error_kind = Some(kind);
         }
         ledger.record(&rows).unwrap();
         let h = ledger.health(&[key.to_owned()], from_unix_ms(now)).unwrap();

@@ -523,14 +523,12 @@ fn kind_of_type(kind: &str, message: &str) -> Option<ErrorKind> {
         // another provider may still answer.
         "authentication_error" | "permission_error" | "billing_error" => ErrorKind::Auth,
         "request_too_large" => ErrorKind::ContextLength,
-        "invalid_request_error" => {
-            // "prompt is too long: 210000 tokens > 200000 maximum"
-            if kind_from_message(message) == Some(ErrorKind::ContextLength) {
-                ErrorKind::ContextLength
-            } else {
-                ErrorKind::BadRequest
-            }
-        }
+        // "prompt is too long: 210000 tokens > 200000 maximum", "Output
+        // blocked by content filtering policy": the words tell them apart.
+        "invalid_request_error" => match kind_from_message(message) {
+            Some(k @ (ErrorKind::ContextLength | ErrorKind::ContentPolicy)) => k,
+            _ => ErrorKind::BadRequest,
+        },
         "not_found_error" => ErrorKind::BadRequest,
         _ => return None,
     })
@@ -1076,6 +1074,16 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
                 "prompt is too long: 210000 tokens > 200000 maximum"
             ),
             ErrorKind::ContextLength
+        );
+        // The content filter's 400 (as the API sends it; seen in
+        // <https://github.com/anthropics/claude-code/issues/6195>).
+        assert_eq!(
+            kind(
+                400,
+                "invalid_request_error",
+                "Output blocked by content filtering policy"
+            ),
+            ErrorKind::ContentPolicy
         );
         assert_eq!(
             kind(400, "invalid_request_error", "max_tokens: Field required"),

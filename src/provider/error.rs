@@ -258,7 +258,16 @@ pub fn kind_from_message(message: &str) -> Option<ErrorKind> {
     if m.contains("overloaded") {
         return Some(ErrorKind::Overloaded);
     }
-    if m.contains("content policy") || m.contains("content_filter") || m.contains("safety") {
+    // OpenAI's "flagged as potentially violating our usage policy",
+    // Anthropic's "Output blocked by content filtering policy".
+    let policy = [
+        "content policy",
+        "content_filter",
+        "content filtering",
+        "usage policy",
+        "safety",
+    ];
+    if policy.iter().any(|p| m.contains(p)) {
         return Some(ErrorKind::ContentPolicy);
     }
     None
@@ -397,6 +406,10 @@ mod tests {
             Some(ErrorKind::ContextLength)
         );
         assert_eq!(kind_from_message("Overloaded"), Some(ErrorKind::Overloaded));
+        assert_eq!(
+            kind_from_message("Output blocked by content filtering policy"),
+            Some(ErrorKind::ContentPolicy)
+        );
         assert_eq!(kind_from_message("bad things"), None);
     }
 }

@@ -532,7 +532,11 @@ fn classify(status: Option<u16>, error: &WireError) -> ProviderError {
         | (_, "rate_limit_exceeded" | "rate_limit_error" | "insufficient_quota") => {
             Some(ErrorKind::RateLimit)
         }
-        ("content_filter" | "content_policy_violation", _) => Some(ErrorKind::ContentPolicy),
+        // `invalid_prompt`: "your prompt was flagged as potentially violating
+        // our usage policy" (reasoning models); `content_filter`: Azure's filter.
+        ("content_filter" | "content_policy_violation" | "invalid_prompt", _) => {
+            Some(ErrorKind::ContentPolicy)
+        }
         ("invalid_api_key" | "401" | "403", _) | (_, "authentication_error") => {
             Some(ErrorKind::Auth)
         }
@@ -1069,7 +1073,12 @@ mod tests {
             refusal(&parse_body(filtered).unwrap()).as_deref(),
             Some(CONTENT_FILTER)
         );
-        // Azure's content-policy 400 (`code: content_filter`) is a content-policy error.
+        // OpenAI's flagged prompt and Azure's content-policy 400 are content-policy errors.
+        let flagged = br#"{"error":{"message":"Invalid prompt: your prompt was flagged as potentially violating our usage policy. Please try again with a different prompt: https://platform.openai.com/docs/guides/reasoning#advice-on-prompting","type":"invalid_request_error","param":null,"code":"invalid_prompt"}}"#;
+        assert_eq!(
+            parse_error(400, &HeaderMap::new(), flagged).kind,
+            ErrorKind::ContentPolicy
+        );
         let azure = br#"{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy.","type":null,"param":"prompt","code":"content_filter","status":400}}"#;
         assert_eq!(
             parse_error(400, &HeaderMap::new(), azure).kind,

@@ -17,6 +17,7 @@ mod models;
 mod output;
 mod processes;
 mod providers;
+mod refusal;
 mod reliability;
 mod router;
 mod schema;

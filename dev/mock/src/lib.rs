@@ -30,6 +30,11 @@
 //! does not carry a JSON Schema where its wire format takes one, and
 //! [`Reply::InvalidJson`] answers text that is not JSON.
 //!
+//! Refusals: [`Reply::Declined`] is a 200 answer in which the model declines
+//! in each wire format's shape (a refusal field or stop reason, a content
+//! filter's or safety finish, a blocked prompt: see [`Decline`]), and
+//! [`Reply::ContentPolicy`] the provider's content-policy 400.
+//!
 //! The formats follow the providers' public API references:
 //! - OpenAI Chat Completions, incl. streaming chunks and `stream_options.include_usage`:
 //!   <https://platform.openai.com/docs/api-reference/chat/create>,
@@ -42,6 +47,12 @@
 //!   <https://ai.google.dev/api/generate-content>,
 //!   errors: <https://ai.google.dev/gemini-api/docs/troubleshooting>
 //! - Ollama `/api/chat`: <https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion>
+//! - Refusals: OpenAI `refusal` (<https://platform.openai.com/docs/guides/structured-outputs#refusals>)
+//!   and `finish_reason: "content_filter"`; Anthropic `stop_reason: "refusal"`
+//!   and `stop_details` (<https://docs.anthropic.com/en/docs/test-and-evaluate/strengthen-guardrails/handle-streaming-refusals>);
+//!   Gemini `finishReason` and `promptFeedback.blockReason`
+//!   (<https://ai.google.dev/api/generate-content#FinishReason>,
+//!   <https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/process-blocked-responses>)
 //! - Structured output: OpenAI `response_format` (<https://platform.openai.com/docs/api-reference/chat/create#chat-create-response_format>),
 //!   Anthropic tools and `tool_choice` (<https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#forcing-tool-use>),
 //!   Gemini `generationConfig.responseJsonSchema` (<https://ai.google.dev/gemini-api/docs/structured-output>),
@@ -350,12 +361,53 @@ pub enum Reply {
     /// HTTP 400 with the provider's "prompt is too long" error (OpenAI code
     /// `context_length_exceeded`).
     ContextLength,
+    /// HTTP 200 with a complete answer in which the model declines, in the
+    /// wire format's own shape (see [`Decline`]), after `chunks` text events
+    /// of the script's answer (0: it declines at once).
+    Declined { how: Decline, chunks: usize },
+    /// HTTP 400 with the provider's content-policy error: OpenAI's flagged
+    /// prompt (`code: "invalid_prompt"`), Anthropic's "Output blocked by
+    /// content filtering policy" (`invalid_request_error`). Gemini blocks a
+    /// prompt in a 200 answer instead, so it answers as
+    /// [`Decline::BlockedPrompt`]; Ollama, which has no content policy, with
+    /// its plain 400 naming one.
+    ContentPolicy,
     /// A complete, successful answer whose text is not JSON: [`INVALID_JSON`],
     /// streamed and timed like the script's answer (see [`Script::with_answer`]).
     /// For a forced Anthropic tool it is the tool's `partial_json` (streamed),
     /// or its `input` written as a JSON string (not streamed).
     InvalidJson,
 }
+
+/// How a [`Reply::Declined`] answer declines, in each wire format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decline {
+    /// The model's own refusal: OpenAI-compatible, [`REFUSAL`] in
+    /// `message.refusal` (streamed as `delta.refusal`) with `finish_reason:
+    /// "stop"`; Anthropic, `stop_reason: "refusal"` with `stop_details`
+    /// ([`REFUSAL_EXPLANATION`]); Gemini, a candidate with `finishReason:
+    /// "SAFETY"`; Ollama, which has no refusal field, [`REFUSAL`] as the
+    /// answer's text.
+    Refusal,
+    /// A content filter stopped the answer: OpenAI-compatible,
+    /// `finish_reason: "content_filter"`; Anthropic, `stop_reason:
+    /// "refusal"` without details; Gemini, `finishReason:
+    /// "PROHIBITED_CONTENT"`; Ollama as [`Decline::Refusal`].
+    Filtered,
+    /// The prompt was blocked before any answer: Gemini,
+    /// `promptFeedback.blockReason: "SAFETY"` and no candidates (no text
+    /// events are sent); the other wire formats as [`Decline::Refusal`].
+    BlockedPrompt,
+}
+
+/// The refusal text of [`Decline::Refusal`] (OpenAI's structured-output
+/// guide shows it).
+pub const REFUSAL: &str = "I'm sorry, I cannot assist with that request.";
+
+/// Anthropic's `stop_details.explanation` of [`Decline::Refusal`] (its
+/// streaming-refusals guide shows it).
+pub const REFUSAL_EXPLANATION: &str =
+    "This request was declined because it could enable cyber harm.";
 
 /// The text of [`Reply::InvalidJson`]: JSON cut off in the middle, as a model
 /// stopped short leaves it.

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use route_mock::{Answer, MockServer, Reply, Script};
+use route_mock::{Answer, Decline, MockServer, Reply, Script};
 
 const USAGE: &str = "\
 usage: route-mock [--port N] [--text S | --tokens N] [--delay-ms N] [--first-delay-ms N] [--expect-prefix] [--expect-schema] [--reply SPEC]...
@@ -44,6 +44,13 @@ options:
                         ratelimit200          HTTP 200 carrying a rate-limit error
                         context               the provider's context-length error (400)
                         invalid-json          a complete answer whose text is not JSON
+                        refusal[:N]           N text events (default 0), then the model's
+                                              refusal (OpenAI `refusal`, Anthropic refusal
+                                              stop, Gemini SAFETY finish)
+                        content-filter[:N]    N text events, then a content filter's stop
+                                              (OpenAI content_filter, Gemini PROHIBITED_CONTENT)
+                        blocked-prompt        the prompt blocked (Gemini promptFeedback)
+                        content-policy        the provider's content-policy error (400)
                         garbage               HTTP 200 whose body is not JSON
                         http10                the answer over HTTP/1.0, close-delimited
                         refuse                close the connection without answering
@@ -215,6 +222,20 @@ fn reply(spec: &str, answer: &Answer) -> Result<Reply, String> {
         "ratelimit200" => no_args(Reply::RateLimitIn200),
         "context" => no_args(Reply::ContextLength),
         "invalid-json" => no_args(Reply::InvalidJson),
+        "refusal" | "content-filter" => {
+            let how = if name == "refusal" {
+                Decline::Refusal
+            } else {
+                Decline::Filtered
+            };
+            let chunks = if args.is_empty() { 0 } else { count(1)? };
+            Ok(Reply::Declined { how, chunks })
+        }
+        "blocked-prompt" => no_args(Reply::Declined {
+            how: Decline::BlockedPrompt,
+            chunks: 0,
+        }),
+        "content-policy" => no_args(Reply::ContentPolicy),
         "garbage" => no_args(Reply::RawBody {
             status: 200,
             content_type: "application/json".to_string(),

@@ -9,8 +9,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::http::{self, Framing, Head, ReadError, Request};
-use crate::wire::{self, Events, Fmt, Route, RouteError, Usage};
-use crate::{Answer, RecordedRequest, Reply, Script, split_text};
+use crate::wire::{self, Events, Fmt, Route, RouteError, Usage, Wire};
+use crate::{Answer, Decline, RecordedRequest, Reply, Script, split_text};
 
 pub(crate) struct Shared {
     script: Mutex<Cursor>,
@@ -390,6 +390,19 @@ async fn respond(stream: &mut TcpStream, request: &Request, shared: &Shared) -> 
             let fmt = plain_fmt(&route, id);
             send(stream, request, &fmt, 400, &fmt.context_length_body(), &[]).await
         }
+        Reply::Declined { how, chunks } => {
+            let mode = Mode::Declined(*how, *chunks);
+            serve_answer(stream, request, &route, id, &fault_answer, mode, false).await
+        }
+        // Gemini blocks a prompt in a 200 answer, not with an error.
+        Reply::ContentPolicy if route.wire == Wire::Gemini => {
+            let mode = Mode::Declined(Decline::BlockedPrompt, 0);
+            serve_answer(stream, request, &route, id, &fault_answer, mode, false).await
+        }
+        Reply::ContentPolicy => {
+            let fmt = plain_fmt(&route, id);
+            send(stream, request, &fmt, 400, &fmt.content_policy_body(), &[]).await
+        }
     }
 }
 
@@ -405,6 +418,9 @@ enum Mode {
     /// `chunks` text events, then the provider's error event (with no
     /// prologue when `chunks` is 0: the error is the first thing sent).
     Error { chunks: usize, status: u16 },
+    /// `n` text events, then the model declines as the wire format does,
+    /// and the stream ends properly.
+    Declined(Decline, usize),
 }
 
 fn plain_fmt(route: &Route, id: u64) -> Fmt {
@@ -473,6 +489,28 @@ async fn serve_answer(
                 stream.write_all(&out).await?;
                 Ok(keep_alive)
             }
+            Mode::Declined(how, chunks) => {
+                let said = &pieces[..chunks.min(pieces.len())];
+                let body = fmt.declined_body(said, &usage, how);
+                let mut out = Vec::with_capacity(body.len() + 256);
+                Head {
+                    status: 200,
+                    content_type: fmt.content_type(false),
+                    framing: if http10 {
+                        Framing::Close
+                    } else {
+                        Framing::Length(body.len())
+                    },
+                    keep_alive,
+                    http10,
+                    headers: &headers,
+                }
+                .write_to(&mut out);
+                out.extend_from_slice(&body);
+                sleep(answer.first_delay).await;
+                stream.write_all(&out).await?;
+                Ok(keep_alive)
+            }
             Mode::Stall(chunks) | Mode::Cut(chunks) => {
                 let partial = if chunks == 0 {
                     head_len
@@ -518,7 +556,9 @@ async fn serve_answer(
 
     let limit = match mode {
         Mode::Complete => usize::MAX,
-        Mode::Stall(n) | Mode::Cut(n) | Mode::Error { chunks: n, .. } => n,
+        // A blocked prompt is answered before any text.
+        Mode::Declined(Decline::BlockedPrompt, _) if route.wire == Wire::Gemini => 0,
+        Mode::Stall(n) | Mode::Cut(n) | Mode::Error { chunks: n, .. } | Mode::Declined(_, n) => n,
     };
     let mut sent = 0;
     'copies: for _ in 0..answer.repeat {
@@ -543,9 +583,13 @@ async fn serve_answer(
     match mode {
         Mode::Complete => fmt.epilogue(&mut ev, &usage, finish),
         Mode::Error { status, .. } => fmt.error_event(&mut ev, status),
+        Mode::Declined(how, _) => fmt.decline(&mut ev, &usage, how),
         Mode::Stall(_) | Mode::Cut(_) => {}
     }
-    if matches!(mode, Mode::Complete | Mode::Error { .. }) {
+    if matches!(
+        mode,
+        Mode::Complete | Mode::Error { .. } | Mode::Declined(..)
+    ) {
         ev.finish();
         ev.mark(tail_wait);
     }
@@ -557,7 +601,7 @@ async fn serve_answer(
         start = end;
     }
     match mode {
-        Mode::Complete | Mode::Error { .. } => Ok(keep_alive),
+        Mode::Complete | Mode::Error { .. } | Mode::Declined(..) => Ok(keep_alive),
         Mode::Cut(_) => Ok(false),
         Mode::Stall(_) => {
             wait_for_close(stream).await;

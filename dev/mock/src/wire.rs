@@ -10,6 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use crate::Decline;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Wire {
     OpenAi,
@@ -814,6 +816,185 @@ impl Fmt {
         };
     }
 
+    /// The provider's content-policy error (HTTP 400): OpenAI's flagged
+    /// prompt, Anthropic's content filter, and for Ollama (which has none)
+    /// a plain error naming the content policy.
+    pub fn content_policy_body(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(256);
+        let _ = match self.wire {
+            // <https://platform.openai.com/docs/guides/reasoning#advice-on-prompting>
+            // is the link OpenAI's message carries.
+            Wire::OpenAi => openai_error(
+                &mut b,
+                "Invalid prompt: your prompt was flagged as potentially violating our usage policy. Please try again with a different prompt: https://platform.openai.com/docs/guides/reasoning#advice-on-prompting",
+                "invalid_request_error",
+                None,
+                Some("invalid_prompt"),
+            ),
+            Wire::Anthropic => anthropic_error(
+                &mut b,
+                "invalid_request_error",
+                "Output blocked by content filtering policy",
+            ),
+            Wire::Gemini => gemini_error(
+                &mut b,
+                400,
+                "route-mock: the prompt was blocked by the content policy.",
+                "INVALID_ARGUMENT",
+            ),
+            Wire::Ollama => write!(
+                b,
+                "{{\"error\":\"route-mock: the prompt was refused by the content policy\"}}"
+            ),
+        };
+        b
+    }
+
+    /// The events that end a stream in which the model declines (after
+    /// the text events sent so far), end marker included.
+    pub fn decline(&self, ev: &mut Events, usage: &Usage, how: Decline) {
+        let m = Json(&self.model);
+        let id = self.id;
+        match self.wire {
+            Wire::OpenAi => {
+                let finish = if how == Decline::Filtered {
+                    "content_filter"
+                } else {
+                    // The refusal text streams in `delta.refusal`, then a plain stop.
+                    ev.push(|b| {
+                        let _ = write!(
+                            b,
+                            "data: {{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion.chunk\",\"created\":{},\"model\":{m},\"system_fingerprint\":\"fp_mock\",\"choices\":[{{\"index\":0,\"delta\":{{\"refusal\":{}}},\"logprobs\":null,\"finish_reason\":null}}]{}}}\n\n",
+                            self.created,
+                            Json(crate::REFUSAL),
+                            self.usage_null()
+                        );
+                    });
+                    "stop"
+                };
+                self.epilogue(ev, usage, finish);
+            }
+            Wire::Anthropic => {
+                ev.push(|b| {
+                    b.extend_from_slice(b"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n");
+                });
+                ev.push(|b| {
+                    let _ = write!(
+                        b,
+                        "event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"refusal\",\"stop_sequence\":null{}}},\"usage\":{{\"output_tokens\":{}}}}}\n\n",
+                        anthropic_stop_details(how),
+                        usage.output + usage.reasoning
+                    );
+                });
+                ev.push(|b| {
+                    b.extend_from_slice(
+                        b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+                    );
+                });
+            }
+            Wire::Gemini => {
+                let sep = self.array_separator(ev);
+                ev.push(|b| {
+                    b.extend_from_slice(sep);
+                    if !self.json_array {
+                        b.extend_from_slice(b"data: ");
+                    }
+                    self.gemini_declined(b, usage, how);
+                    b.extend_from_slice(if self.json_array { b"]" } else { b"\r\n\r\n" });
+                });
+            }
+            Wire::Ollama => {
+                self.text_event(ev, crate::REFUSAL);
+                self.epilogue(ev, usage, "stop");
+            }
+        }
+    }
+
+    /// Gemini's last chunk (or whole body) of an answer that was blocked: a
+    /// candidate with a blocking `finishReason` and its safety ratings, or,
+    /// for a blocked prompt, `promptFeedback` and no candidates.
+    fn gemini_declined(&self, b: &mut Vec<u8>, usage: &Usage, how: Decline) {
+        let m = Json(&self.model);
+        let id = self.id;
+        let ratings = "\"safetyRatings\":[{\"category\":\"HARM_CATEGORY_DANGEROUS_CONTENT\",\"probability\":\"HIGH\",\"blocked\":true}]";
+        match how {
+            Decline::BlockedPrompt => {
+                let _ = write!(
+                    b,
+                    "{{\"promptFeedback\":{{\"blockReason\":\"SAFETY\",{ratings}}},\"usageMetadata\":{{\"promptTokenCount\":{p},\"totalTokenCount\":{p}}},\"modelVersion\":{m},\"responseId\":\"mock-{id}\"}}",
+                    p = usage.input
+                );
+            }
+            Decline::Refusal | Decline::Filtered => {
+                let reason = if how == Decline::Filtered {
+                    "PROHIBITED_CONTENT"
+                } else {
+                    "SAFETY"
+                };
+                let _ = write!(
+                    b,
+                    "{{\"candidates\":[{{\"finishReason\":\"{reason}\",\"index\":0,{ratings}}}],\"usageMetadata\":"
+                );
+                gemini_usage(b, usage);
+                let _ = write!(b, ",\"modelVersion\":{m},\"responseId\":\"mock-{id}\"}}");
+            }
+        }
+    }
+
+    /// The whole non-streamed answer in which the model declines, after the
+    /// text of `pieces`.
+    pub fn declined_body(&self, pieces: &[&str], usage: &Usage, how: Decline) -> Vec<u8> {
+        let text = FullText { pieces, repeat: 1 };
+        let m = Json(&self.model);
+        let id = self.id;
+        let mut b = Vec::with_capacity(1024);
+        let _ = match self.wire {
+            Wire::OpenAi => {
+                let content = if pieces.is_empty() {
+                    "null".to_owned()
+                } else {
+                    format!("\"{text}\"")
+                };
+                let (refusal, finish) = if how == Decline::Filtered {
+                    ("null".to_owned(), "content_filter")
+                } else {
+                    (Json(crate::REFUSAL).to_string(), "stop")
+                };
+                let _ = write!(
+                    b,
+                    "{{\"id\":\"chatcmpl-mock{id}\",\"object\":\"chat.completion\",\"created\":{},\"model\":{m},\"choices\":[{{\"index\":0,\"message\":{{\"role\":\"assistant\",\"content\":{content},\"refusal\":{refusal},\"annotations\":[]}},\"logprobs\":null,\"finish_reason\":\"{finish}\"}}],\"usage\":",
+                    self.created
+                );
+                openai_usage(&mut b, usage);
+                write!(b, ",\"system_fingerprint\":\"fp_mock\"}}")
+            }
+            Wire::Anthropic => {
+                let _ = write!(
+                    b,
+                    "{{\"id\":\"msg_mock{id}\",\"type\":\"message\",\"role\":\"assistant\",\"model\":{m},\"content\":["
+                );
+                if !pieces.is_empty() {
+                    let _ = write!(b, "{{\"type\":\"text\",\"text\":\"{text}\"}}");
+                }
+                write!(
+                    b,
+                    "],\"stop_reason\":\"refusal\",\"stop_sequence\":null{},\"usage\":{{{},\"output_tokens\":{}}}}}",
+                    anthropic_stop_details(how),
+                    anthropic_input_usage(usage),
+                    usage.output + usage.reasoning
+                )
+            }
+            Wire::Gemini => {
+                self.gemini_declined(&mut b, usage, how);
+                Ok(())
+            }
+            Wire::Ollama => {
+                return self.full_body(&[crate::REFUSAL], 1, usage, "stop");
+            }
+        };
+        b
+    }
+
     /// The provider's "prompt too long" error (HTTP 400).
     pub fn context_length_body(&self) -> Vec<u8> {
         let mut b = Vec::with_capacity(256);
@@ -914,6 +1095,18 @@ fn openai_usage(b: &mut Vec<u8>, u: &Usage) {
         let _ = serde_json::to_writer(&mut *b, &cost);
     }
     b.push(b'}');
+}
+
+/// `,"stop_details":{…}` beside Anthropic's refusal stop reason, for the
+/// model's own refusal; nothing for a bare filter stop.
+fn anthropic_stop_details(how: Decline) -> String {
+    if how == Decline::Filtered {
+        return String::new();
+    }
+    format!(
+        ",\"stop_details\":{{\"type\":\"refusal\",\"category\":\"cyber\",\"explanation\":{}}}",
+        Json(crate::REFUSAL_EXPLANATION)
+    )
 }
 
 /// Anthropic's `input_tokens` are only the uncached remainder of the prompt.

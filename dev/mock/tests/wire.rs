@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use route_mock::{Answer, MockServer, Reply, Script};
+use route_mock::{Answer, Decline, MockServer, REFUSAL, REFUSAL_EXPLANATION, Reply, Script};
 use serde_json::{Value, json};
 
 const TEXT: &str = "Hello from the route mock provider.";
@@ -953,4 +953,133 @@ fn invalid_json_on_demand_in_every_shape() {
     )
     .json();
     assert_eq!(anthropic["content"][0]["input"], route_mock::INVALID_JSON);
+}
+
+/// The JSON `data:` events of an SSE body.
+fn events(body: &str) -> Vec<Value> {
+    sse_data(body)
+        .iter()
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .collect()
+}
+
+#[test]
+fn openai_refusals_streamed_and_whole() {
+    let declined = |how, chunks| Reply::Declined { how, chunks };
+    let mock = MockServer::start(Script::new(vec![
+        declined(Decline::Refusal, 0),
+        declined(Decline::Refusal, 0),
+        declined(Decline::Filtered, 2),
+        declined(Decline::Filtered, 0),
+    ]));
+    let path = "/v1/chat/completions";
+    let body = json!({"model": "m", "stream": true, "stream_options": {"include_usage": true}});
+    // The refusal text in `delta.refusal`, a plain stop, the usage, [DONE].
+    let r = call(&mock, path, &body);
+    let text = r.text();
+    let ev = events(&text);
+    let refusal: String = ev
+        .iter()
+        .filter_map(|e| e["choices"][0]["delta"]["refusal"].as_str())
+        .collect();
+    assert_eq!(refusal, REFUSAL);
+    assert!(
+        ev.iter()
+            .any(|e| e["choices"][0]["finish_reason"] == "stop")
+    );
+    assert!(ev.iter().any(|e| e["usage"]["prompt_tokens"].is_number()));
+    assert!(text.ends_with("data: [DONE]\n\n"));
+    // Whole: `message.refusal`, no content.
+    let whole = call(&mock, path, &json!({"model": "m"})).json();
+    assert_eq!(whole["choices"][0]["message"]["refusal"], REFUSAL);
+    assert!(whole["choices"][0]["message"]["content"].is_null());
+    // A content filter after two words of text.
+    let text = call(&mock, path, &body).text();
+    let ev = events(&text);
+    let said: String = ev
+        .iter()
+        .filter_map(|e| e["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(said, "Hello from");
+    assert!(
+        ev.iter()
+            .any(|e| e["choices"][0]["finish_reason"] == "content_filter")
+    );
+    let whole = call(&mock, path, &json!({"model": "m"})).json();
+    assert_eq!(whole["choices"][0]["finish_reason"], "content_filter");
+}
+
+#[test]
+fn anthropic_refusal_stop_streamed_and_whole() {
+    let mock = MockServer::start(Script::always(Reply::Declined {
+        how: Decline::Refusal,
+        chunks: 1,
+    }));
+    let text = call(
+        &mock,
+        "/v1/messages",
+        &json!({"model": "m", "stream": true}),
+    )
+    .text();
+    let ev = events(&text);
+    let delta = ev.iter().find(|e| e["type"] == "message_delta").unwrap();
+    assert_eq!(delta["delta"]["stop_reason"], "refusal");
+    assert_eq!(
+        delta["delta"]["stop_details"]["explanation"],
+        REFUSAL_EXPLANATION
+    );
+    assert!(ev.iter().any(|e| e["delta"]["text"] == "Hello"));
+    assert_eq!(ev.last().unwrap()["type"], "message_stop");
+    let whole = call(&mock, "/v1/messages", &json!({"model": "m"})).json();
+    assert_eq!(whole["stop_reason"], "refusal");
+    assert_eq!(whole["content"][0]["text"], "Hello");
+    assert!(whole["usage"]["output_tokens"].is_number());
+}
+
+#[test]
+fn gemini_safety_finish_and_blocked_prompt() {
+    let mock = MockServer::start(Script::new(vec![
+        Reply::Declined {
+            how: Decline::Refusal,
+            chunks: 0,
+        },
+        Reply::Declined {
+            how: Decline::BlockedPrompt,
+            chunks: 3,
+        },
+        Reply::ContentPolicy,
+    ]));
+    let stream = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
+    let ev = events(&call(&mock, stream, &json!({})).text().replace("\r\n", "\n"));
+    assert_eq!(
+        ev.last().unwrap()["candidates"][0]["finishReason"],
+        "SAFETY"
+    );
+    // A blocked prompt: no candidates, and no text before it.
+    let ev = events(&call(&mock, stream, &json!({})).text().replace("\r\n", "\n"));
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["promptFeedback"]["blockReason"], "SAFETY");
+    assert!(ev[0].get("candidates").is_none());
+    // Gemini's content policy is its blocked prompt, with a 200.
+    let whole = call(
+        &mock,
+        "/v1beta/models/gemini-2.5-flash:generateContent",
+        &json!({}),
+    );
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.json()["promptFeedback"]["blockReason"], "SAFETY");
+}
+
+#[test]
+fn content_policy_errors() {
+    let mock = MockServer::start(Script::always(Reply::ContentPolicy));
+    let r = call(&mock, "/v1/chat/completions", &json!({"model": "m"}));
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json()["error"]["code"], "invalid_prompt");
+    let r = call(&mock, "/v1/messages", &json!({"model": "m"}));
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json()["error"]["message"],
+        "Output blocked by content filtering policy"
+    );
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub(crate) use route_mock::{Answer, MockServer, Reply, Script};
+pub(crate) use route_mock::{Answer, Decline, MockServer, Reply, Script};
 
 /// One test's world.
 pub(crate) struct TestEnv {
