@@ -170,11 +170,7 @@ pub fn ask(args: &AskArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         },
         &routed,
     );
-    recorder.record_turn(
-        &ledger_rows.rows,
-        settings.log_content.then_some(&turn),
-        &files,
-    );
+    recorder.record_turn(&ledger_rows, settings.log_content.then_some(&turn), &files);
 
     if let Some(answer) = routed.answer() {
         warn_served_model(printer, answer);

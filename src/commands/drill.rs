@@ -81,7 +81,7 @@ pub fn drill(args: &DrillArgs, ctx: &Context) -> Result<ExitStatus, Error> {
                 ..RecordAs::default()
             },
         );
-        recorder.record(&ledger_rows.rows);
+        recorder.record(&ledger_rows);
         paths.push(Path::of(&sub, routed.answer(), &real));
     }
     let failed: Vec<&DrillPathJson> = paths

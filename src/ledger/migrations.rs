@@ -166,6 +166,15 @@ const MIGRATIONS: &[&str] = &[
         INSERT INTO turns_fts (turns_fts, rowid, prompt, answer)
             VALUES ('delete', old.id, old.prompt, old.answer);
     END;",
+    // 6: what route learned about a server (its base_url) that the profile
+    // does not say: `quirk` is `ledger::Quirk::as_str` (today only
+    // `rejects_stream_options`), `at` the latest sighting.
+    "CREATE TABLE servers (
+        base_url TEXT    NOT NULL,
+        quirk    TEXT    NOT NULL,
+        at       INTEGER NOT NULL,
+        PRIMARY KEY (base_url, quirk)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.
@@ -240,8 +249,8 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        // 7 tables, 7 indexes, and the full-text index with its 4 shadow tables.
-        assert_eq!(n, 19);
+        // 8 tables, 7 indexes, and the full-text index with its 4 shadow tables.
+        assert_eq!(n, 20);
     }
 
     #[test]

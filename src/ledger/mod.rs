@@ -13,7 +13,8 @@
 //! picodollars ([`Usd`]), so sums are exact and done by `SQLite`.
 //!
 //! Aggregates for `route cost` live in [`query`]; the schema in `migrations`; the
-//! health and spend reads in `health`; the writes and their rollups in `write`.
+//! health and spend reads in `health`; what it learned about servers in
+//! `servers`; the writes and their rollups in `write`.
 
 mod columns;
 pub mod content;
@@ -21,6 +22,7 @@ mod error;
 mod health;
 mod migrations;
 pub mod query;
+mod servers;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +32,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use error::{Action, LedgerError};
+pub use servers::Quirk;
 
 use columns::{COLUMNS, row_from_sql};
 use error::Cause;

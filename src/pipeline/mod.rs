@@ -13,6 +13,7 @@ pub mod conversation;
 mod record;
 
 use std::cell::OnceCell;
+use std::collections::HashSet;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -153,13 +154,34 @@ impl<'c> Session<'c> {
         let attachments = crate::tokens::attachment_facts(request);
         let keys: Vec<String> = resolved.targets.iter().map(Target::health_key).collect();
         let mut health = recorder.health(&keys, now);
+        // A server the ledger knows to reject `stream_options` is not sent
+        // them, unless the profile's `stream_usage` says otherwise.
+        let unset: Vec<&str> = resolved
+            .targets
+            .iter()
+            .filter(|t| t.provider.stream_usage.is_none())
+            .map(|t| t.provider.base_url.as_str())
+            .collect();
+        let rejecting = if unset.is_empty() {
+            HashSet::new()
+        } else {
+            recorder.rejecting_stream_options(&unset)
+        };
         let candidates = resolved
             .targets
             .iter()
-            .map(|t| Candidate {
-                facts: self.facts(t),
-                health: health.remove(&t.health_key()).unwrap_or_default(),
-                target: t.clone(),
+            .map(|t| {
+                let mut target = t.clone();
+                if target.provider.stream_usage.is_none()
+                    && rejecting.contains(&target.provider.base_url)
+                {
+                    target.provider.stream_usage = Some(false);
+                }
+                Candidate {
+                    facts: self.facts(t),
+                    health: health.remove(&t.health_key()).unwrap_or_default(),
+                    target,
+                }
             })
             .collect();
         let budget = &self.profile.budget;
@@ -266,7 +288,11 @@ impl<'c> Session<'c> {
                 prompt: how.prompt.filter(|_| self.profile.store_text),
             },
         );
-        record::Rows { request_id, rows }
+        record::Rows {
+            request_id,
+            rows,
+            learned: record::learned(attempts),
+        }
     }
 }
 

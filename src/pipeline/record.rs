@@ -2,13 +2,13 @@
 //! their answer, reading health and spend for the plan, and turning the
 //! router's attempts into rows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
 
 use super::Context;
 use crate::error::Error;
 use crate::ledger::content::Turn;
-use crate::ledger::{Ledger, LedgerError, Row};
+use crate::ledger::{Ledger, LedgerError, Quirk, Row};
 use crate::money::Usd;
 use crate::output::Printer;
 use crate::provider::types::Attachment;
@@ -125,7 +125,7 @@ impl Recorder {
 
     /// Records a request's rows with what was asked and answered (`turn`,
     /// when content is kept), in one transaction; a failure is a warning.
-    pub fn record_turn(&mut self, rows: &[Row], turn: Option<&Turn>, files: &[&Attachment]) {
+    pub fn record_turn(&mut self, rows: &Rows, turn: Option<&Turn>, files: &[&Attachment]) {
         let Some(turn) = turn else {
             return self.record(rows);
         };
@@ -133,24 +133,54 @@ impl Recorder {
             return;
         }
         if let Some(ledger) = &mut self.ledger {
-            if let Err(e) = ledger.record_turn(rows, turn, files) {
+            if let Err(e) = ledger.record_turn(&rows.rows, turn, files) {
                 self.printer
                     .warn(&format!("{e}; this request is not recorded"));
+            }
+        }
+        self.learn(rows);
+    }
+
+    /// Records a request's rows; a failure is a warning.
+    pub fn record(&mut self, rows: &Rows) {
+        if !self.write || rows.rows.is_empty() {
+            return;
+        }
+        if let Some(ledger) = &mut self.ledger {
+            if let Err(e) = ledger.record(&rows.rows) {
+                self.printer
+                    .warn(&format!("{e}; this request is not recorded"));
+            }
+        }
+        self.learn(rows);
+    }
+
+    /// Remembers what the request learned about its servers.
+    fn learn(&mut self, rows: &Rows) {
+        let Some(ledger) = self.ledger.as_mut().filter(|_| self.write) else {
+            return;
+        };
+        for (base_url, quirk, at) in &rows.learned {
+            if let Err(e) = ledger.learn(base_url, *quirk, *at) {
+                self.printer.warn(&format!("{e}; not remembered"));
             }
         }
     }
 
-    /// Records rows; a failure is a warning.
-    pub fn record(&mut self, rows: &[Row]) {
-        if !self.write || rows.is_empty() {
-            return;
-        }
-        if let Some(ledger) = &mut self.ledger {
-            if let Err(e) = ledger.record(rows) {
-                self.printer
-                    .warn(&format!("{e}; this request is not recorded"));
-            }
-        }
+    /// The `base_url`s among these known to reject `stream_options`; none
+    /// when the ledger cannot be read.
+    pub fn rejecting_stream_options(&self, base_urls: &[&str]) -> HashSet<String> {
+        let Some(ledger) = &self.ledger else {
+            return HashSet::new();
+        };
+        ledger
+            .servers_with(base_urls, Quirk::RejectsStreamOptions)
+            .unwrap_or_else(|e| {
+                self.printer.warn(&format!(
+                    "cannot read what the ledger knows of servers: {e}"
+                ));
+                HashSet::new()
+            })
     }
 }
 
@@ -170,9 +200,28 @@ pub struct RecordAs<'a> {
 }
 
 /// The rows of one request, and the id they were recorded under.
+#[allow(clippy::struct_field_names)] // `rows.rows`: the rows of the request
 pub struct Rows {
     pub request_id: String,
     pub rows: Vec<Row>,
+    /// What the request learned about its servers (`base_url`, when).
+    pub learned: Vec<(String, Quirk, SystemTime)>,
+}
+
+/// What the attempts learned about their servers: a server that rejected
+/// `stream_options`.
+pub(super) fn learned(attempts: &[Attempt<'_>]) -> Vec<(String, Quirk, SystemTime)> {
+    attempts
+        .iter()
+        .filter(|a| a.dropped_stream_options)
+        .map(|a| {
+            (
+                a.target().provider.base_url.clone(),
+                Quirk::RejectsStreamOptions,
+                a.started,
+            )
+        })
+        .collect()
 }
 
 /// What every row of one request shares.

@@ -281,7 +281,7 @@ pub const PROVIDER: &[Key] = &[
     key(
         "stream_usage",
         Type::Bool,
-        "openai kind: ask for usage in streams (stream_options); default yes, except servers known to refuse it",
+        "openai kind: ask for usage in streams (stream_options); default yes, except servers known (or remembered) to refuse it",
     ),
 ];
 

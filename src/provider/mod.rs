@@ -98,6 +98,15 @@ pub trait Adapter: Sync {
 
     /// A fresh decoder for one streamed answer.
     fn decoder(&self) -> Box<dyn StreamDecoder>;
+
+    /// Whether `error` is the server rejecting the `stream_options` that
+    /// `call` carried (CONTRACT.md "Wire formats"): the router then sends the
+    /// same call again at once without them (`stream_usage = false`), and
+    /// the ledger remembers the server. Only OpenAI-compatible servers are
+    /// asked for them.
+    fn rejects_stream_options(&self, _call: &Call<'_>, _error: &ProviderError) -> bool {
+        false
+    }
 }
 
 /// Turns a streamed body, fed in arbitrary pieces, into events.

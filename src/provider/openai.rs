@@ -143,6 +143,25 @@ impl Adapter for OpenAi {
     fn decoder(&self) -> Box<dyn StreamDecoder> {
         Box::new(Decoder::default())
     }
+
+    /// A 400 or 422 that names `stream_options`, to a request that carried
+    /// them: Mistral's 422 "Extra inputs are not permitted" (its `loc` names
+    /// the field), an older server's "Unrecognized request argument
+    /// supplied: `stream_options`".
+    fn rejects_stream_options(&self, call: &Call<'_>, error: &ProviderError) -> bool {
+        asks_stream_usage(call)
+            && matches!(error.status, Some(400 | 422))
+            && error.message.contains("stream_options")
+    }
+}
+
+/// Whether the request asks for usage in its stream (`stream_options`).
+fn asks_stream_usage(call: &Call<'_>) -> bool {
+    call.request.stream
+        && call
+            .endpoint
+            .stream_usage
+            .unwrap_or_else(|| takes_stream_options(&call.endpoint.base_url))
 }
 
 /// The JSON body of a Chat Completions request.
@@ -175,11 +194,7 @@ pub(super) fn body(call: &Call<'_>, max_tokens_field: &'static str) -> Vec<u8> {
         body.insert("add_generation_prompt".into(), json!(false));
     }
     body.insert("stream".into(), json!(req.stream));
-    let ask_usage = call
-        .endpoint
-        .stream_usage
-        .unwrap_or_else(|| takes_stream_options(&call.endpoint.base_url));
-    if req.stream && ask_usage {
+    if asks_stream_usage(call) {
         body.insert("stream_options".into(), json!({"include_usage": true}));
     }
     let p = &req.params;
@@ -563,10 +578,60 @@ fn classify(status: Option<u16>, error: &WireError) -> ProviderError {
     }
 }
 
+/// Mistral's validation error (the shape of `FastAPI`'s), which is not OpenAI's:
+/// `{"object":"error","message":{"detail":[{"type":"extra_forbidden",
+/// "loc":["body","stream_options"],"msg":"Extra inputs are not permitted"}]},…}`
+/// (<https://github.com/openai/openai-agents-python/issues/442>).
+#[derive(Deserialize)]
+struct DetailBody {
+    message: DetailMessage,
+}
+
+#[derive(Deserialize)]
+struct DetailMessage {
+    detail: Vec<Detail>,
+}
+
+#[derive(Deserialize)]
+struct Detail {
+    #[serde(default)]
+    loc: Vec<Value>,
+    #[serde(default)]
+    msg: String,
+}
+
+impl DetailBody {
+    /// `Extra inputs are not permitted (body.stream_options)`, one per detail.
+    fn message(&self) -> String {
+        let each: Vec<String> = self
+            .message
+            .detail
+            .iter()
+            .map(|d| {
+                let at: Vec<String> = d
+                    .loc
+                    .iter()
+                    .map(|l| l.as_str().map_or_else(|| l.to_string(), str::to_owned))
+                    .collect();
+                format!("{} ({})", d.msg, at.join("."))
+            })
+            .collect();
+        each.join("; ")
+    }
+}
+
 pub(super) fn parse_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ProviderError {
-    let error = match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(b) => classify(Some(status), &b.error),
-        Err(_) => super::unshaped_error(status, body),
+    let error = if let Ok(b) = serde_json::from_slice::<ErrorBody>(body) {
+        classify(Some(status), &b.error)
+    } else if let Ok(d) = serde_json::from_slice::<DetailBody>(body) {
+        let message = d.message();
+        let kind = match ErrorKind::from_status(status) {
+            ErrorKind::BadRequest => kind_from_message(&message).unwrap_or(ErrorKind::BadRequest),
+            k => k,
+        };
+        ProviderError::http(status, kind, message)
+    } else {
+        super::unshaped_error(status, body)
     };
     error.with_retry_after(retry_after(headers))
 }
@@ -985,6 +1050,62 @@ mod tests {
         // The profile's `stream_usage` decides either way.
         assert!(asks("https://api.mistral.ai/v1", Some(true)));
         assert!(!asks("https://api.openai.com/v1", Some(false)));
+    }
+
+    /// Mistral's 422 to `stream_options` (the body route-mock's `/strict/`
+    /// path sends) reads as what it says, and is the rejection the router
+    /// sends again without them; a 422 about another field is not.
+    #[test]
+    fn a_422_naming_stream_options_is_their_rejection() {
+        use crate::provider::types::{ChatRequest, Params};
+        use crate::provider::{Continuation, Endpoint};
+        let body = br#"{"object":"error","message":{"detail":[{"type":"extra_forbidden","loc":["body","stream_options","include_usage"],"msg":"Extra inputs are not permitted","input":true}]},"type":"invalid_request_error","param":null,"code":null}"#;
+        let error = parse_error(422, &HeaderMap::new(), body);
+        assert_eq!(
+            (error.kind, error.message.as_str()),
+            (
+                ErrorKind::BadRequest,
+                "Extra inputs are not permitted (body.stream_options.include_usage)"
+            )
+        );
+        let request = ChatRequest::prompt(None, "Hi", Params::default(), true);
+        let endpoint = |stream_usage| Endpoint {
+            name: "m".into(),
+            kind: KIND,
+            base_url: "http://127.0.0.1:9/v1".into(),
+            key: None,
+            headers: vec![],
+            api_version: None,
+            continuation: Continuation::None,
+            stream_usage,
+        };
+        let asked = endpoint(None);
+        let call = Call {
+            request: &request,
+            endpoint: &asked,
+            model: "m",
+            max_output_tokens: None,
+        };
+        assert!(OpenAi.rejects_stream_options(&call, &error));
+        // Not asked for them: nothing to drop.
+        let unasked = endpoint(Some(false));
+        let without = Call {
+            endpoint: &unasked,
+            ..call
+        };
+        assert!(!OpenAi.rejects_stream_options(&without, &error));
+        let other = parse_error(
+            422,
+            &HeaderMap::new(),
+            br#"{"object":"error","message":{"detail":[{"type":"extra_forbidden","loc":["body","foo"],"msg":"Extra inputs are not permitted"}]}}"#,
+        );
+        assert!(!OpenAi.rejects_stream_options(&call, &other));
+        let old = parse_error(
+            400,
+            &HeaderMap::new(),
+            br#"{"error":{"message":"Unrecognized request argument supplied: stream_options","type":"invalid_request_error","param":null,"code":null}}"#,
+        );
+        assert!(OpenAi.rejects_stream_options(&call, &old));
     }
 
     #[test]

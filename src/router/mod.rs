@@ -63,6 +63,10 @@ pub struct Attempt<'p> {
     pub continued_from: Option<(u32, &'p str)>,
     /// What happens to the text it wrote, when it failed after writing some.
     pub after_text: Option<AfterText>,
+    /// The server rejected `stream_options` and was asked again without
+    /// them: the ledger remembers its `base_url` so that later runs do not
+    /// send them.
+    pub dropped_stream_options: bool,
 }
 
 /// What the router does with an answer that broke off.
@@ -123,6 +127,7 @@ impl<'p> Attempt<'p> {
             prefix: String::new(),
             continued_from: None,
             after_text: None,
+            dropped_stream_options: false,
         }
     }
 
@@ -494,6 +499,7 @@ async fn attempt_once<'p>(
     // With `--schema` the answer is held back until it is complete and
     // matches: nothing of it is shown, so nothing is continued either.
     let held = request.schema.is_some();
+    let mut dropped_stream_options = false;
     let result = match adapter.build(&call) {
         Err(e) => Err(e),
         Ok(http_request) => {
@@ -550,20 +556,46 @@ async fn attempt_once<'p>(
                 idle: s.idle_timeout,
                 request: s.request_timeout,
             };
-            let exchange = http::execute(
-                adapter,
-                http_request,
-                request.stream,
-                timeouts,
-                &mut on_event,
-            );
-            let exchange = flushing(exchange, &delivered, || reporter.borrow_mut().flush());
-            match req.cancel.run(exchange).await {
-                Ok(result) => result,
-                Err(()) => Err(ProviderError::new(ErrorKind::Cancelled, "interrupted")),
+            let mut http_request = http_request;
+            loop {
+                let exchange = http::execute(
+                    adapter,
+                    http_request,
+                    request.stream,
+                    timeouts,
+                    &mut on_event,
+                );
+                let exchange = flushing(exchange, &delivered, || reporter.borrow_mut().flush());
+                let result = match req.cancel.run(exchange).await {
+                    Ok(result) => result,
+                    Err(()) => Err(ProviderError::new(ErrorKind::Cancelled, "interrupted")),
+                };
+                // A server that rejects `stream_options` is asked again at
+                // once without them, within the same attempt: no failed try
+                // (CONTRACT.md "Wire formats"). The ledger remembers it.
+                match result {
+                    Err(e)
+                        if !dropped_stream_options && adapter.rejects_stream_options(&call, &e) =>
+                    {
+                        dropped_stream_options = true;
+                        let without = Endpoint {
+                            stream_usage: Some(false),
+                            ..endpoint.clone()
+                        };
+                        match adapter.build(&Call {
+                            endpoint: &without,
+                            ..call
+                        }) {
+                            Ok(again) => http_request = again,
+                            Err(e) => break Err(e),
+                        }
+                    }
+                    result => break result,
+                }
             }
         }
     };
+    attempt.dropped_stream_options = dropped_stream_options;
     attempt.latency = clock.elapsed();
     if let Err(e) = &result {
         if e.kind == ErrorKind::RateLimit {

@@ -333,7 +333,7 @@ fn anthropic_overloaded_event_mid_stream_is_typed() {
 }
 
 #[test]
-fn a_server_that_refuses_stream_options_is_asked_without_them_when_the_profile_says() {
+fn a_server_that_refuses_stream_options_is_asked_again_without_them_and_remembered() {
     // route-mock's `/strict/` answers 422 to `stream_options`, as Mistral does.
     let server = MockServer::start(Script::always(Reply::Answer(Answer::new("fine"))));
     let mut env = TestEnv::new();
@@ -344,17 +344,36 @@ fn a_server_that_refuses_stream_options_is_asked_without_them_when_the_profile_s
             server.url()
         )
     };
+    let asked_for_usage = |i: usize| server.requests()[i].json().get("stream_options").is_some();
     env.profile(&profile(""));
-    let refused = env.run(&["ask", "-m", "s", "hi"]);
-    refused.expect_code(1);
-    assert!(refused.stderr.contains("HTTP 422"), "{}", refused.stderr);
+    // -- The first run: one 422, the same request again at once without
+    // them, one attempt that answered.
+    let first = env.run(&["ask", "--json", "-m", "s", "hi"]);
+    first.expect_code(0);
+    let j = first.json();
+    assert_eq!(j["text"], "fine");
+    assert_eq!(j["attempts"].as_array().map(Vec::len), Some(1), "{j}");
+    assert_eq!(j["attempts"][0]["outcome"], "ok");
+    assert_eq!(server.request_count(), 2);
+    assert!(asked_for_usage(0) && !asked_for_usage(1));
+    assert_eq!(server.requests()[1].json()["stream"], true);
+    // -- The second run: the ledger remembers the server, no 422.
+    let second = env.run(&["ask", "-m", "s", "hi"]);
+    second.expect_code(0);
+    assert_eq!(second.stdout, "fine\n");
+    assert_eq!(server.request_count(), 3);
+    assert!(!asked_for_usage(2));
+    // -- The profile's `stream_usage = true` overrides the memory (and the
+    // rejection is handled again).
+    env.profile(&profile("stream_usage = true"));
+    env.run(&["ask", "-m", "s", "hi"]).expect_code(0);
+    assert_eq!(server.request_count(), 5);
+    assert!(asked_for_usage(3) && !asked_for_usage(4));
+    // -- `stream_usage = false` sends them to no one.
     env.profile(&profile("stream_usage = false"));
-    let run = env.run(&["ask", "--json", "-m", "s", "hi"]);
-    run.expect_code(0);
-    assert_eq!(run.json()["text"], "fine");
-    let last = server.requests().pop().unwrap().json();
-    assert!(last.get("stream_options").is_none(), "{last}");
-    assert_eq!(last["stream"], true);
+    env.run(&["ask", "-m", "s", "hi"]).expect_code(0);
+    assert_eq!(server.request_count(), 6);
+    assert!(!asked_for_usage(5));
 }
 
 #[test]

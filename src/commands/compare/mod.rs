@@ -308,7 +308,7 @@ async fn run_model<'p>(
         // accounts for what it spent.
         shared
             .live
-            .suspend(|| shared.recorder.borrow_mut().record(&recorded.rows));
+            .suspend(|| shared.recorder.borrow_mut().record(&recorded));
         let request_id = recorded.request_id;
         let stop = routed.ending == Ending::Cancelled;
         runs.push(Run { request_id, routed });

@@ -141,7 +141,7 @@ pub(super) fn live_check(
                 ..RecordAs::default()
             },
         );
-        recorder.record(&ledger_rows.rows);
+        recorder.record(&ledger_rows);
     }
     if let Some(status) = session.cancelled() {
         return Ok(status);
