@@ -40,7 +40,7 @@ pub mod price;
 
 pub use cache::{Loaded, builtin, cache_path, install_cache, load};
 pub use lookup::ends_with_date;
-pub use price::{LONG_CONTEXT_THRESHOLD, Pricing, cost};
+pub use price::{LONG_CONTEXT_THRESHOLD, Pricing, Tier, cost, cost_at};
 
 /// Where `route models --update-catalog` downloads a fresh catalog from when given no URL.
 pub const DEFAULT_UPDATE_URL: &str =

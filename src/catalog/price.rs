@@ -60,23 +60,45 @@ impl Pricing {
     }
 }
 
+/// Which of a model's prices a request is billed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// The normal prices: a request answered at once.
+    Standard,
+    /// Through the provider's batch API (CONTRACT.md "route batch"): the
+    /// catalog's batch prices where it has them, else half the normal price
+    /// (the discount OpenAI, Anthropic and Gemini give their batches).
+    Batch,
+}
+
+/// The cost of one request at the normal prices: [`cost_at`] with
+/// [`Tier::Standard`].
+pub fn cost(pricing: &Pricing, usage: &Usage) -> Usd {
+    cost_at(pricing, usage, Tier::Standard)
+}
+
 /// The cost of one request: integer picodollars, never a float sum.
 ///
-/// `usage.input_tokens` includes cached reads and cache writes and `usage.output_tokens`
-/// includes reasoning (see [`Usage`]), so:
+/// `usage.input_tokens` includes cached reads and cache writes,
+/// `usage.cache_write_tokens` includes the 1-hour ones, and
+/// `usage.output_tokens` includes reasoning (see [`Usage`]), so:
 ///
 /// ```text
 /// uncached = input - cached - cache_write            (saturating at 0)
-/// cost     = uncached    × input
-///          + cached      × (cache_read  or input)
-///          + cache_write × (cache_write or input)
-///          + output      × output
+/// cost     = uncached          × input
+///          + cached            × (cache_read     or input)
+///          + (cache_write-1h)  × (cache_write    or input)
+///          + 1h                × (cache_write_1h or cache_write or input)
+///          + (output-reasoning)× output
+///          + reasoning         × (reasoning      or output)
 /// ```
 ///
 /// When `input_tokens` exceeds [`LONG_CONTEXT_THRESHOLD`], each long-context price the
 /// model has replaces its normal price for the whole request (Anthropic's and Gemini's
-/// billing). Reasoning tokens are billed as output.
-pub fn cost(pricing: &Pricing, usage: &Usage) -> Usd {
+/// billing). At [`Tier::Batch`], `batch_input`, `batch_cache_read` and
+/// `batch_output` replace their normal prices where the catalog has them (and no
+/// long-context price applies); every other part costs half its normal price.
+pub fn cost_at(pricing: &Pricing, usage: &Usage, tier: Tier) -> Usd {
     let long = usage.input_tokens > LONG_CONTEXT_THRESHOLD;
     let (input, output, cache_read) = if long {
         (
@@ -87,21 +109,57 @@ pub fn cost(pricing: &Pricing, usage: &Usage) -> Usd {
     } else {
         (pricing.input, pricing.output, pricing.cache_read)
     };
+    // A batch price is for the normal context: a long-context price wins over it.
+    let batch = |price: Option<Price>, long_price: Option<Price>| {
+        price.filter(|_| !(long && long_price.is_some()))
+    };
+    let cache_write = pricing.cache_write.unwrap_or(input);
+    let reasoning = pricing.reasoning.unwrap_or(output);
     let uncached = usage
         .input_tokens
         .saturating_sub(usage.cached_input_tokens)
         .saturating_sub(usage.cache_write_tokens);
-    [
-        input.times(uncached),
-        cache_read.unwrap_or(input).times(usage.cached_input_tokens),
-        pricing
-            .cache_write
-            .unwrap_or(input)
-            .times(usage.cache_write_tokens),
-        output.times(usage.output_tokens),
-    ]
-    .into_iter()
-    .sum()
+    let written_1h = usage.cache_write_1h_tokens.min(usage.cache_write_tokens);
+    let reasoned = usage.reasoning_tokens.min(usage.output_tokens);
+    // Each part: its price, its batch price (if any), its tokens.
+    let parts = [
+        (
+            input,
+            batch(pricing.batch_input, pricing.input_above_200k),
+            uncached,
+        ),
+        (
+            cache_read.unwrap_or(input),
+            batch(pricing.batch_cache_read, pricing.cache_read_above_200k),
+            usage.cached_input_tokens,
+        ),
+        (cache_write, None, usage.cache_write_tokens - written_1h),
+        (
+            pricing.cache_write_1h.unwrap_or(cache_write),
+            None,
+            written_1h,
+        ),
+        (
+            output,
+            batch(pricing.batch_output, pricing.output_above_200k),
+            usage.output_tokens - reasoned,
+        ),
+        (
+            reasoning,
+            // Reasoning priced as output takes output's batch price too.
+            batch(pricing.batch_output, pricing.output_above_200k)
+                .filter(|_| pricing.reasoning.is_none()),
+            reasoned,
+        ),
+    ];
+    parts
+        .into_iter()
+        .map(|(price, batch_price, tokens)| match (tier, batch_price) {
+            (Tier::Standard, _) => price.times(tokens),
+            (Tier::Batch, Some(b)) => b.times(tokens),
+            (Tier::Batch, None) => Usd::from_picos(price.times(tokens).picos() / 2),
+        })
+        .sum()
 }
 
 #[cfg(test)]
@@ -118,6 +176,7 @@ mod tests {
             output_tokens: output,
             cached_input_tokens: cached,
             cache_write_tokens: cache_write,
+            cache_write_1h_tokens: 0,
             reasoning_tokens: reasoning,
         }
     }
@@ -157,6 +216,146 @@ mod tests {
         // 400 × 15µ$ = $0.006: $0.01665 in all.
         assert_eq!(cost, Usd::from_picos(16_650_000_000));
         assert_eq!(cost.to_string(), "$0.01665");
+    }
+
+    #[test]
+    fn cost_anthropic_5_minute_and_1_hour_cache_writes() {
+        // claude-sonnet-4-5 (LiteLLM): $3 / $15 per 1M, cache read $0.30, 5-minute
+        // cache write $3.75 (1.25×), 1-hour cache write $6 (2×) per 1M, as
+        // Anthropic's pricing page gives them. Anthropic reports input_tokens 100,
+        // cache_read_input_tokens 0, cache_creation_input_tokens 3000 with
+        // cache_creation {ephemeral_5m_input_tokens 1000, ephemeral_1h_input_tokens
+        // 2000}, output_tokens 200 (tests/fixtures/anthropic/cache-ttl.json).
+        let pricing = Pricing {
+            cache_read: Some(picos(300_000)),
+            cache_write: Some(picos(3_750_000)),
+            cache_write_1h: Some(picos(6_000_000)),
+            ..Pricing::flat(picos(3_000_000), picos(15_000_000))
+        };
+        let u = Usage {
+            cache_write_1h_tokens: 2_000,
+            ..usage(3_100, 0, 3_000, 200, 0)
+        };
+        // 100 × 3µ$ = $0.0003; 1000 × 3.75µ$ = $0.00375; 2000 × 6µ$ = $0.012;
+        // 200 × 15µ$ = $0.003: $0.01905 in all.
+        assert_eq!(cost(&pricing, &u), Usd::from_picos(19_050_000_000));
+        // Without a 1-hour price the 1-hour writes cost as the 5-minute ones.
+        let no_1h = Pricing {
+            cache_write_1h: None,
+            ..pricing
+        };
+        assert_eq!(cost(&no_1h, &u), Usd::from_picos(14_550_000_000));
+        // A 1-hour count above the writes (a server's odd figures) is capped.
+        let odd = Usage {
+            cache_write_1h_tokens: 9_000,
+            ..u
+        };
+        assert_eq!(
+            cost(&pricing, &odd),
+            Usd::from_picos(300_000_000 + 18_000_000_000 + 3_000_000_000)
+        );
+    }
+
+    #[test]
+    fn cost_openai_compatible_cache_writes() {
+        // OpenRouter's usage accounting reports prompt_tokens 194 with
+        // prompt_tokens_details {cached_tokens 0, cache_write_tokens 100} and
+        // completion_tokens 2 (openrouter.ai/docs/use-cases/usage-accounting);
+        // for anthropic/claude-sonnet-4.5 there: $3 / $15, cache write $3.75 per 1M.
+        let pricing = Pricing {
+            cache_write: Some(picos(3_750_000)),
+            ..Pricing::flat(picos(3_000_000), picos(15_000_000))
+        };
+        // 94 × 3µ$ = $0.000282; 100 × 3.75µ$ = $0.000375; 2 × 15µ$ = $0.00003
+        assert_eq!(
+            cost(&pricing, &usage(194, 0, 100, 2, 0)),
+            Usd::from_picos(687_000_000)
+        );
+    }
+
+    #[test]
+    fn cost_reasoning_at_its_own_price_where_given() {
+        // perplexity/sonar-deep-research prices reasoning apart (the catalog's
+        // output_cost_per_reasoning_token): $2 / $8 per 1M, reasoning $3 per 1M.
+        // 1000 output tokens of which 800 reasoning.
+        let pricing = Pricing {
+            reasoning: Some(picos(3_000_000)),
+            ..Pricing::flat(picos(2_000_000), picos(8_000_000))
+        };
+        // 100 × 2µ$ = $0.0002; 200 × 8µ$ = $0.0016; 800 × 3µ$ = $0.0024
+        assert_eq!(
+            cost(&pricing, &usage(100, 0, 0, 1_000, 800)),
+            Usd::from_picos(4_200_000_000)
+        );
+        // Without a reasoning price, reasoning is output: $0.0002 + $0.008.
+        let flat = Pricing::flat(picos(2_000_000), picos(8_000_000));
+        assert_eq!(
+            cost(&flat, &usage(100, 0, 0, 1_000, 800)),
+            Usd::from_picos(8_200_000_000)
+        );
+    }
+
+    /// The built-in catalog's prices reach `cost`: Claude Sonnet 4.5's 1-hour
+    /// cache writes and batch prices, as LiteLLM lists them.
+    #[test]
+    fn the_catalog_prices_each_shape() {
+        let catalog = crate::catalog::builtin();
+        let info = catalog
+            .lookup("anthropic", "anthropic", "claude-sonnet-4-5-20250929")
+            .unwrap();
+        let pricing = info.pricing.unwrap();
+        assert_eq!(pricing.cache_write_1h, Some(picos(6_000_000)));
+        let u = Usage {
+            cache_write_1h_tokens: 2_000,
+            ..usage(3_100, 0, 3_000, 200, 0)
+        };
+        assert_eq!(cost(&pricing, &u), Usd::from_picos(19_050_000_000));
+        // Batch: $1.50 / $7.50 per 1M, the cache writes at half: 100 × 1.5µ$ +
+        // 1000 × 1.875µ$ + 2000 × 3µ$ + 200 × 7.5µ$ = $0.009525.
+        assert_eq!(
+            cost_at(&pricing, &u, Tier::Batch),
+            Usd::from_picos(9_525_000_000)
+        );
+    }
+
+    #[test]
+    fn cost_at_batch_prices() {
+        // gpt-4o-mini: $0.15 / $0.60 per 1M, cached $0.075; batch $0.075 / $0.30
+        // per 1M (LiteLLM's *_batches fields, OpenAI's Batch API pricing).
+        let pricing = Pricing {
+            cache_read: Some(picos(75_000)),
+            batch_input: Some(picos(75_000)),
+            batch_output: Some(picos(300_000)),
+            ..Pricing::flat(picos(150_000), picos(600_000))
+        };
+        let u = usage(10_000, 2_000, 0, 1_000, 0);
+        // Standard: 8000 × 0.15µ$ + 2000 × 0.075µ$ + 1000 × 0.6µ$ = $0.00195
+        assert_eq!(cost(&pricing, &u), Usd::from_picos(1_950_000_000));
+        // Batch: 8000 × 0.075µ$ + 2000 × 0.0375µ$ (no batch cache price: half)
+        // + 1000 × 0.3µ$ = $0.000975, half the standard figure.
+        assert_eq!(
+            cost_at(&pricing, &u, Tier::Batch),
+            Usd::from_picos(975_000_000)
+        );
+        // Without any batch price, half of every part.
+        let plain = Pricing::flat(picos(3_000_000), picos(15_000_000));
+        let u = Usage {
+            cache_write_1h_tokens: 100,
+            ..usage(1_300, 0, 300, 400, 50)
+        };
+        assert_eq!(
+            cost_at(&plain, &u, Tier::Batch).picos() * 2,
+            cost(&plain, &u).picos()
+        );
+        // A batch price the catalog gives wins over half.
+        let dear = Pricing {
+            batch_input: Some(picos(3_000_000)),
+            ..plain
+        };
+        assert_eq!(
+            cost_at(&dear, &usage(1_000, 0, 0, 0, 0), Tier::Batch),
+            Usd::from_picos(3_000_000_000)
+        );
     }
 
     #[test]

@@ -91,6 +91,9 @@ pub struct UsageJson {
     pub cached_input_tokens: u64,
     /// 0 when the provider reports none (CONTRACT.md "route ask").
     pub cache_write_tokens: u64,
+    /// The part of `cache_write_tokens` written to a 1-hour cache
+    /// (Anthropic), billed higher; 0 when none.
+    pub cache_write_1h_tokens: u64,
     pub reasoning_tokens: u64,
 }
 
@@ -165,6 +168,7 @@ impl AskJson {
                 output_tokens: usage.output_tokens,
                 cached_input_tokens: usage.cached_input_tokens,
                 cache_write_tokens: usage.cache_write_tokens,
+                cache_write_1h_tokens: usage.cache_write_1h_tokens,
                 reasoning_tokens: usage.reasoning_tokens,
             },
             cost_usd: shown.cost.map(crate::money::Usd::to_dollars),

@@ -452,6 +452,19 @@ struct WireUsage {
     cache_creation_input_tokens: Option<u64>,
     #[serde(default)]
     cache_read_input_tokens: Option<u64>,
+    /// The cache writes by lifetime: 5-minute and 1-hour ones are billed
+    /// differently (the prompt-caching guide's "1-hour cache duration"; the
+    /// SDK's `CacheCreation`).
+    #[serde(default)]
+    cache_creation: Option<CacheCreation>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+struct CacheCreation {
+    #[serde(default)]
+    ephemeral_5m_input_tokens: Option<u64>,
+    #[serde(default)]
+    ephemeral_1h_input_tokens: Option<u64>,
 }
 
 impl WireUsage {
@@ -465,10 +478,20 @@ impl WireUsage {
         self.cache_read_input_tokens = later
             .cache_read_input_tokens
             .or(self.cache_read_input_tokens);
+        self.cache_creation = later.cache_creation.or(self.cache_creation);
     }
 
     fn normalised(&self) -> Usage {
-        let written = self.cache_creation_input_tokens.unwrap_or(0);
+        let by_ttl = self.cache_creation.unwrap_or_default();
+        let written_1h = by_ttl.ephemeral_1h_input_tokens.unwrap_or(0);
+        // The total is `cache_creation_input_tokens`; a report with only the
+        // breakdown is summed.
+        let written = self.cache_creation_input_tokens.unwrap_or_else(|| {
+            by_ttl
+                .ephemeral_5m_input_tokens
+                .unwrap_or(0)
+                .saturating_add(written_1h)
+        });
         let read = self.cache_read_input_tokens.unwrap_or(0);
         Usage {
             // Saturating: the counts are the server's numbers (issue 9: a
@@ -483,6 +506,7 @@ impl WireUsage {
             output_tokens: self.output_tokens.unwrap_or(0),
             cached_input_tokens: read,
             cache_write_tokens: written,
+            cache_write_1h_tokens: written_1h.min(written),
             reasoning_tokens: 0,
         }
     }
@@ -812,6 +836,7 @@ mod tests {
                 output_tokens: 42,
                 cached_input_tokens: 2000,
                 cache_write_tokens: 100,
+                cache_write_1h_tokens: 0,
                 reasoning_tokens: 0,
             })
         );
@@ -912,6 +937,7 @@ event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
                 output_tokens: 64,
                 cached_input_tokens: 5,
                 cache_write_tokens: 0,
+                cache_write_1h_tokens: 0,
                 reasoning_tokens: 0,
             })
         );
@@ -999,6 +1025,7 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
                     output_tokens: 503,
                     cached_input_tokens: 1800,
                     cache_write_tokens: 0,
+                    cache_write_1h_tokens: 0,
                     reasoning_tokens: 0,
                 }),
                 StreamEvent::Finish(FinishReason::Length),
@@ -1038,6 +1065,35 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
         assert!(decode(&[bare]).unwrap().contains(&StreamEvent::Refusal(
             "the model declined to answer (stop_reason: refusal)".into()
         )));
+    }
+
+    /// 5-minute and 1-hour cache writes (tests/fixtures/anthropic/cache-ttl.json
+    /// names its source), whole and on `message_start` / `message_delta`.
+    #[test]
+    fn cache_writes_keep_their_1_hour_part() {
+        let events = parse_body(include_bytes!(
+            "../../tests/fixtures/anthropic/cache-ttl.json"
+        ))
+        .unwrap();
+        let written = Usage {
+            input_tokens: 3_100,
+            output_tokens: 200,
+            cached_input_tokens: 0,
+            cache_write_tokens: 3_000,
+            cache_write_1h_tokens: 2_000,
+            reasoning_tokens: 0,
+        };
+        assert_eq!(last_usage(&events), Some(written));
+        let stream = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-sonnet-4-5-20250929\",\"usage\":{\"input_tokens\":100,\"cache_creation_input_tokens\":3000,\"cache_read_input_tokens\":0,\"cache_creation\":{\"ephemeral_5m_input_tokens\":1000,\"ephemeral_1h_input_tokens\":2000},\"output_tokens\":1}}}\n\n\
+event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":200}}\n\n\
+event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+        let whole = decode(&[stream.as_bytes()]).unwrap();
+        assert_eq!(last_usage(&whole), Some(written));
+        crate::provider::testing::assert_same_at_every_split(&whole, stream.as_bytes(), decode);
+        // Only the breakdown: its sum is the total.
+        let bare = br#"{"type":"message","content":[],"usage":{"input_tokens":1,"cache_creation":{"ephemeral_5m_input_tokens":5,"ephemeral_1h_input_tokens":7},"output_tokens":1}}"#;
+        let u = last_usage(&parse_body(bare).unwrap()).unwrap();
+        assert_eq!((u.cache_write_tokens, u.cache_write_1h_tokens), (12, 7));
     }
 
     #[test]
@@ -1368,6 +1424,9 @@ mod fuzz {
         "output_tokens",
         "cache_read_input_tokens",
         "cache_creation_input_tokens",
+        "cache_creation",
+        "ephemeral_5m_input_tokens",
+        "ephemeral_1h_input_tokens",
         "error",
         "overloaded_error",
         "rate_limit_error",

@@ -373,6 +373,7 @@ impl UsageMetadata {
                 .saturating_add(self.thoughts_token_count),
             cached_input_tokens: self.cached_content_token_count,
             cache_write_tokens: 0,
+            cache_write_1h_tokens: 0,
             reasoning_tokens: self.thoughts_token_count,
         }
     }
@@ -728,6 +729,7 @@ mod tests {
                 output_tokens: 103,
                 cached_input_tokens: 2048,
                 cache_write_tokens: 0,
+                cache_write_1h_tokens: 0,
                 reasoning_tokens: 95,
             })
         );
@@ -940,6 +942,7 @@ data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1}}\r\
                     output_tokens: 52,
                     cached_input_tokens: 0,
                     cache_write_tokens: 0,
+                    cache_write_1h_tokens: 0,
                     reasoning_tokens: 45,
                 }),
                 StreamEvent::Done,

@@ -166,6 +166,7 @@ fn bounded(usage: Usage) -> Usage {
         output_tokens: usage.output_tokens.min(MAX_TOKENS),
         cached_input_tokens: usage.cached_input_tokens.min(MAX_TOKENS),
         cache_write_tokens: usage.cache_write_tokens.min(MAX_TOKENS),
+        cache_write_1h_tokens: usage.cache_write_1h_tokens.min(MAX_TOKENS),
         reasoning_tokens: usage.reasoning_tokens.min(MAX_TOKENS),
     }
 }

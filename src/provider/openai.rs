@@ -466,6 +466,12 @@ struct WireUsage {
 struct PromptDetails {
     #[serde(default)]
     cached_tokens: Option<u64>,
+    /// Prompt tokens written to the cache, part of `prompt_tokens`, as
+    /// OpenAI-compatible servers that bill cache writes report them
+    /// (OpenRouter's usage accounting:
+    /// <https://openrouter.ai/docs/use-cases/usage-accounting>).
+    #[serde(default)]
+    cache_write_tokens: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -502,7 +508,12 @@ impl WireUsage {
                 .and_then(|d| d.cached_tokens)
                 .or(self.prompt_cache_hit_tokens)
                 .unwrap_or(0),
-            cache_write_tokens: 0,
+            cache_write_tokens: self
+                .prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cache_write_tokens)
+                .unwrap_or(0),
+            cache_write_1h_tokens: 0,
             reasoning_tokens: self
                 .completion_tokens_details
                 .as_ref()
@@ -969,6 +980,7 @@ mod tests {
             output_tokens: 10,
             cached_input_tokens: 4,
             cache_write_tokens: 0,
+            cache_write_1h_tokens: 0,
             reasoning_tokens: 2,
         })));
         crate::provider::testing::assert_same_at_every_split(&whole, bytes, decode);
@@ -1106,6 +1118,23 @@ mod tests {
             br#"{"error":{"message":"Unrecognized request argument supplied: stream_options","type":"invalid_request_error","param":null,"code":null}}"#,
         );
         assert!(OpenAi.rejects_stream_options(&call, &old));
+    }
+
+    /// Cache writes as an OpenAI-compatible server reports them
+    /// (tests/fixtures/openai/cache-write.json names its source).
+    #[test]
+    fn cache_writes_are_read_from_prompt_tokens_details() {
+        let events = parse_body(include_bytes!(
+            "../../tests/fixtures/openai/cache-write.json"
+        ))
+        .unwrap();
+        assert!(events.contains(&StreamEvent::Usage(Usage {
+            input_tokens: 194,
+            output_tokens: 2,
+            cache_write_tokens: 100,
+            ..Usage::default()
+        })));
+        assert!(events.contains(&StreamEvent::ProviderCost(0.95)));
     }
 
     #[test]
@@ -1289,6 +1318,7 @@ mod fuzz {
         "total_tokens",
         "prompt_tokens_details",
         "cached_tokens",
+        "cache_write_tokens",
         "completion_tokens_details",
         "reasoning_tokens",
         "cost",

@@ -383,8 +383,14 @@ pub struct Usage {
     pub output_tokens: u64,
     /// Part of `input_tokens` read from the provider's prompt cache.
     pub cached_input_tokens: u64,
-    /// Part of `input_tokens` written to the provider's prompt cache (Anthropic).
+    /// Part of `input_tokens` written to the provider's prompt cache
+    /// (Anthropic's `cache_creation_input_tokens`, OpenAI-compatible
+    /// `prompt_tokens_details.cache_write_tokens`).
     pub cache_write_tokens: u64,
+    /// Part of `cache_write_tokens` written to a 1-hour cache (Anthropic's
+    /// `cache_creation.ephemeral_1h_input_tokens`), billed higher than the
+    /// 5-minute rest.
+    pub cache_write_1h_tokens: u64,
     /// Part of `output_tokens` spent on reasoning / thinking.
     pub reasoning_tokens: u64,
 }

@@ -405,3 +405,73 @@ fn content_sent_as_typed_parts_is_read_streamed_and_whole() {
     // Nothing was retried as malformed: one request a run.
     assert_eq!(server.requests().len(), 2);
 }
+
+/// Each usage shape reaches `--json` as reported, is priced from the
+/// catalog's fields (Anthropic's 5-minute and 1-hour cache writes, cache
+/// reads), and the ledger keeps the cache writes and reasoning tokens.
+#[test]
+fn usage_shapes_are_reported_priced_and_recorded() {
+    // -- Anthropic: 500 cache reads, 3000 cache writes of which 2000 for an hour.
+    let server = MockServer::start(Script::always(Reply::Answer(Answer {
+        input_tokens: 3_600,
+        cached_tokens: 500,
+        cache_creation_tokens: 3_000,
+        cache_creation_1h_tokens: 2_000,
+        output_tokens: Some(200),
+        ..Answer::new("Cached.")
+    })));
+    let env = setup("anthropic", &server, "");
+    for stream in [true, false] {
+        let mut args = vec!["ask", "--json", "-m", "m", "hi"];
+        if !stream {
+            args.insert(1, "--no-stream");
+        }
+        let run = env.run(&args);
+        run.expect_code(0);
+        let j = run.json();
+        let u = &j["usage"];
+        assert_eq!(
+            (
+                &u["input_tokens"],
+                &u["cached_input_tokens"],
+                &u["cache_write_tokens"],
+                &u["cache_write_1h_tokens"],
+                &u["output_tokens"]
+            ),
+            (
+                &serde_json::json!(3_600),
+                &serde_json::json!(500),
+                &serde_json::json!(3_000),
+                &serde_json::json!(2_000),
+                &serde_json::json!(200)
+            ),
+            "stream {stream}: {j}"
+        );
+        // claude-haiku-4-5 (LiteLLM): $1 / $5 per 1M, cache read $0.10, write
+        // $1.25, 1-hour write $2: 100 × 1 + 500 × 0.1 + 1000 × 1.25 + 2000 × 2
+        // + 200 × 5 µ$ = $0.0064.
+        assert_eq!(j["cost_usd"], 0.0064, "stream {stream}: {j}");
+    }
+    // -- OpenAI-compatible: cache writes and reasoning tokens as reported.
+    let server = MockServer::start(Script::always(Reply::Answer(Answer {
+        input_tokens: 194,
+        cache_creation_tokens: 100,
+        reasoning_tokens: 7,
+        output_tokens: Some(2),
+        ..Answer::new("Hi.")
+    })));
+    let openai = setup("openai", &server, "");
+    let j = openai.run(&["ask", "--json", "-m", "m", "hi"]).json();
+    assert_eq!(j["usage"]["cache_write_tokens"], 100, "{j}");
+    assert_eq!(j["usage"]["reasoning_tokens"], 7, "{j}");
+    assert_eq!(j["usage"]["output_tokens"], 9, "{j}");
+    let conn = rusqlite::Connection::open(openai.data_dir().join("ledger.db")).unwrap();
+    let (written, reasoned): (i64, i64) = conn
+        .query_row(
+            "SELECT cache_write_tokens, reasoning_tokens FROM attempts",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((written, reasoned), (100, 7));
+}

@@ -13,7 +13,7 @@ use std::time::Duration;
 use std::time::Instant;
 
 use crate::support::{
-    Answer, MockServer, Reply, Run, Script, TestEnv, closed_port, openai_servers,
+    Answer, Decline, MockServer, Reply, Run, Script, TestEnv, closed_port, openai_servers,
 };
 #[cfg(unix)]
 use crate::support::{signal, spawn};
@@ -271,6 +271,24 @@ fn exit_1_every_model_failed() {
         "exit_1_all_failed",
         &env,
         &env.run(&["ask", "-m", "a,down/gpt-4o-mini", "hi"]),
+    );
+}
+
+#[test]
+fn exit_1_the_last_model_refused() {
+    let a = MockServer::start(Script::always(Reply::Declined {
+        how: Decline::Filtered,
+        chunks: 0,
+    }));
+    let b = MockServer::start(Script::always(Reply::Declined {
+        how: Decline::Refusal,
+        chunks: 0,
+    }));
+    let env = setup(RETRIES_0, &[&a, &b]);
+    check(
+        "exit_1_refused",
+        &env,
+        &env.run(&["ask", "-v", "-m", "a,b", "hi"]),
     );
 }
 

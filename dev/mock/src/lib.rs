@@ -456,8 +456,16 @@ pub struct Answer {
     pub output_tokens: Option<u64>,
     pub cached_tokens: u64,
     pub reasoning_tokens: u64,
-    /// Anthropic `cache_creation_input_tokens`.
+    /// Prompt tokens written to the cache: Anthropic
+    /// `cache_creation_input_tokens`; OpenAI-compatible
+    /// `prompt_tokens_details.cache_write_tokens` (OpenRouter's usage
+    /// accounting), sent only when not 0.
     pub cache_creation_tokens: u64,
+    /// The part of `cache_creation_tokens` written to a 1-hour cache:
+    /// Anthropic `usage.cache_creation.ephemeral_1h_input_tokens` (the rest
+    /// is `ephemeral_5m_input_tokens`), sent with the breakdown only when
+    /// there are cache writes.
+    pub cache_creation_1h_tokens: u64,
     /// The model the answer claims to come from; `None`: the requested one.
     pub served_model: Option<String>,
     /// `None`: `stop` (OpenAI, Ollama), `end_turn` (Anthropic), `STOP` (Gemini).
@@ -493,6 +501,7 @@ impl Default for Answer {
             cached_tokens: 0,
             reasoning_tokens: 0,
             cache_creation_tokens: 0,
+            cache_creation_1h_tokens: 0,
             served_model: None,
             finish_reason: None,
             provider_cost: None,

@@ -450,6 +450,7 @@ async fn serve_answer(
         cached: answer.cached_tokens,
         reasoning: answer.reasoning_tokens,
         cache_creation: answer.cache_creation_tokens,
+        cache_creation_1h: answer.cache_creation_1h_tokens,
         cost: answer.provider_cost,
     };
     let gaps = answer.delay * u32::try_from(events.saturating_sub(1)).unwrap_or(u32::MAX);

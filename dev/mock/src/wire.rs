@@ -148,6 +148,7 @@ pub(crate) struct Usage {
     pub cached: u64,
     pub reasoning: u64,
     pub cache_creation: u64,
+    pub cache_creation_1h: u64,
     pub cost: Option<f64>,
 }
 
@@ -1084,10 +1085,15 @@ fn openai_usage(b: &mut Vec<u8>, u: &Usage) {
     let completion = u.output + u.reasoning;
     let _ = write!(
         b,
-        "{{\"prompt_tokens\":{},\"completion_tokens\":{completion},\"total_tokens\":{},\"prompt_tokens_details\":{{\"cached_tokens\":{},\"audio_tokens\":0}},\"completion_tokens_details\":{{\"reasoning_tokens\":{},\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}",
+        "{{\"prompt_tokens\":{},\"completion_tokens\":{completion},\"total_tokens\":{},\"prompt_tokens_details\":{{\"cached_tokens\":{},{}\"audio_tokens\":0}},\"completion_tokens_details\":{{\"reasoning_tokens\":{},\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}",
         u.input,
         u.input + completion,
         u.cached,
+        if u.cache_creation > 0 {
+            format!("\"cache_write_tokens\":{},", u.cache_creation)
+        } else {
+            String::new()
+        },
         u.reasoning
     );
     if let Some(cost) = u.cost {
@@ -1109,16 +1115,25 @@ fn anthropic_stop_details(how: Decline) -> String {
     )
 }
 
-/// Anthropic's `input_tokens` are only the uncached remainder of the prompt.
+/// Anthropic's `input_tokens` are only the uncached remainder of the prompt;
+/// cache writes come with their split by lifetime (`cache_creation`).
 fn anthropic_input_usage(u: &Usage) -> String {
-    format!(
+    let mut out = format!(
         "\"input_tokens\":{},\"cache_creation_input_tokens\":{},\"cache_read_input_tokens\":{}",
         u.input
             .saturating_sub(u.cached)
             .saturating_sub(u.cache_creation),
         u.cache_creation,
         u.cached
-    )
+    );
+    if u.cache_creation > 0 {
+        let one_hour = u.cache_creation_1h.min(u.cache_creation);
+        out.push_str(&format!(
+            ",\"cache_creation\":{{\"ephemeral_5m_input_tokens\":{},\"ephemeral_1h_input_tokens\":{one_hour}}}",
+            u.cache_creation - one_hour
+        ));
+    }
+    out
 }
 
 /// Gemini's `promptTokenCount` includes cached tokens; thoughts are counted apart
